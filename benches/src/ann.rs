@@ -1,0 +1,213 @@
+//! ANN benchmark: builds an index from a `.fvecs` base, searches `.fvecs` queries and
+//! scores recall@k against `.ivecs` ground truth. Prints one JSON line per ef.
+//!
+//! ```text
+//! cargo run --release -p kektordb-benches --bin ann -- --base B.fvecs --queries Q.fvecs \
+//!   --gt GT.ivecs --k 10 --m 16 --ef-construction 200 --ef 16,32,64,128,256 \
+//!   --precision f32|f16|int8 --metric cosine|euclidean|dot --shards N --threads N
+//! ```
+//! Build: the base is split by id hash over `--shards`; `--threads` threads each build
+//! a subset of the shards (a shard is only ever touched by one thread). Search: each
+//! of `--threads` threads runs its share of the queries one at a time through the
+//! router (fan-out to every shard, merge top-k).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+use kektordb_io::{read_fvecs, read_ivecs, Rows};
+use kektordb_shards::index::IndexConfig;
+use kektordb_shards::shard_set::NewItem;
+use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
+
+struct Args {
+    base: PathBuf,
+    queries: PathBuf,
+    gt: PathBuf,
+    k: usize,
+    m: usize,
+    ef_construction: usize,
+    efs: Vec<usize>,
+    precision: Precision,
+    metric: Metric,
+    shards: usize,
+    threads: usize,
+    limit: Option<usize>,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N]");
+    std::process::exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        base: PathBuf::new(),
+        queries: PathBuf::new(),
+        gt: PathBuf::new(),
+        k: 10,
+        m: 16,
+        ef_construction: 200,
+        efs: vec![16, 32, 64, 128, 256],
+        precision: Precision::Float32,
+        metric: Metric::Cosine,
+        shards: 1,
+        threads: 1,
+        limit: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let num = |s: String| s.parse::<usize>().unwrap_or_else(|_| usage(&format!("not a number: {s}")));
+        match flag.as_str() {
+            "--base" => a.base = val().into(),
+            "--queries" => a.queries = val().into(),
+            "--gt" => a.gt = val().into(),
+            "--k" => a.k = num(val()),
+            "--m" => a.m = num(val()),
+            "--ef-construction" => a.ef_construction = num(val()),
+            "--ef" => a.efs = val().split(',').map(|s| num(s.trim().to_string())).collect(),
+            "--precision" => {
+                a.precision = Precision::parse(&val()).unwrap_or_else(|| usage("precision: f32|f16|int8"))
+            }
+            "--metric" => a.metric = Metric::parse(&val()).unwrap_or_else(|| usage("metric: cosine|euclidean|dot")),
+            "--shards" => a.shards = num(val()).max(1),
+            "--threads" => a.threads = num(val()).max(1),
+            "--limit" => a.limit = Some(num(val())),
+            other => usage(&format!("unknown flag {other}")),
+        }
+    }
+    if a.base.as_os_str().is_empty() || a.queries.as_os_str().is_empty() || a.gt.as_os_str().is_empty() {
+        usage("--base, --queries and --gt are required");
+    }
+    a
+}
+
+fn load(path: &PathBuf) -> Rows<f32> {
+    read_fvecs(path).unwrap_or_else(|e| usage(&e.to_string()))
+}
+
+fn main() {
+    let a = parse_args();
+    let mut base = load(&a.base);
+    if let Some(l) = a.limit {
+        base.data.truncate(l * base.dim);
+    }
+    let queries = load(&a.queries);
+    let gt = read_ivecs(&a.gt).unwrap_or_else(|e| usage(&e.to_string()));
+    if base.dim != queries.dim {
+        usage("base and queries differ in dimension");
+    }
+    if gt.dim < a.k || gt.len() < queries.len() {
+        usage("ground truth has fewer than k columns or fewer rows than queries");
+    }
+    let n = base.len();
+
+    let mut set = ShardSet::new(a.shards);
+    let mut cfg = IndexConfig::new("bench");
+    cfg.metric = a.metric;
+    cfg.precision = a.precision;
+    cfg.m = a.m;
+    cfg.ef_construction = a.ef_construction;
+    set.create_index(cfg).expect("create index");
+    let items: Vec<NewItem> = (0..n)
+        .map(|i| NewItem {
+            id: i.to_string(),
+            vector: base.row(i).to_vec(),
+            metadata: Default::default(),
+        })
+        .collect();
+    let dim = set.check_batch("bench", &items).expect("valid batch");
+    set.set_dim("bench", dim).expect("index exists");
+    let parts = set.split_batch(items);
+
+    let t0 = Instant::now();
+    {
+        let threads = a.threads.min(a.shards);
+        let mut work: Vec<Vec<(&mut kektordb_shards::Shard, Vec<NewItem>)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, (shard, part)) in set.shards_mut().iter_mut().zip(parts).enumerate() {
+            work[i % threads].push((shard, part));
+        }
+        std::thread::scope(|s| {
+            for w in work {
+                s.spawn(move || {
+                    for (shard, part) in w {
+                        for it in part {
+                            shard.upsert("bench", &it.id, &it.vector, it.metadata).expect("insert");
+                        }
+                    }
+                });
+            }
+        });
+    }
+    let build_s = t0.elapsed().as_secs_f64();
+    let info = set.info("bench").expect("index");
+    let mem = info.memory;
+    let bytes_per_vector = (mem.vectors_bytes + mem.graph_bytes + mem.ids_bytes) as f64 / n as f64;
+    let rescore_bytes_per_vector = mem.rescore_bytes as f64 / n as f64;
+
+    let nq = queries.len();
+    for &ef in &a.efs {
+        let run = |range: std::ops::Range<usize>| {
+            let mut hist = Histogram::<u64>::new(3).expect("histogram");
+            let mut hits = 0usize;
+            for qi in range {
+                let req = SearchRequest {
+                    vector: Some(queries.row(qi).to_vec()),
+                    k: a.k,
+                    ef_search: Some(ef),
+                    ..Default::default()
+                };
+                let t = Instant::now();
+                let res = set.search("bench", &req).expect("search");
+                hist.record(t.elapsed().as_nanos() as u64).ok();
+                let truth = &gt.row(qi)[..a.k];
+                hits += res
+                    .iter()
+                    .filter(|h| h.id.parse::<i32>().is_ok_and(|id| truth.contains(&id)))
+                    .count();
+            }
+            (hits, hist)
+        };
+        run(0..nq.min(100)); // warm-up
+        let t = Instant::now();
+        let chunk = nq.div_ceil(a.threads);
+        let results: Vec<(usize, Histogram<u64>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..a.threads)
+                .map(|i| {
+                    let r = (i * chunk).min(nq)..((i + 1) * chunk).min(nq);
+                    s.spawn(move || run(r))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("search thread")).collect()
+        });
+        let secs = t.elapsed().as_secs_f64();
+        let mut hist = Histogram::<u64>::new(3).expect("histogram");
+        let mut hits = 0;
+        for (h, hs) in results {
+            hits += h;
+            hist.add(hs).ok();
+        }
+        let line = serde_json::json!({
+            "engine": "kektordb",
+            "precision": match a.precision { Precision::Float32 => "f32", Precision::Float16 => "f16", Precision::Int8 => "int8" },
+            "metric": a.metric.as_str(),
+            "m": a.m,
+            "ef_construction": a.ef_construction,
+            "ef": ef,
+            "k": a.k,
+            "n": n,
+            "shards": a.shards,
+            "threads": a.threads,
+            "search_threads": a.threads,
+            "build_s": (build_s * 1000.0).round() / 1000.0,
+            "recall": hits as f64 / (nq * a.k) as f64,
+            "qps": (nq as f64 / secs).round(),
+            "p50_us": hist.value_at_quantile(0.5) as f64 / 1000.0,
+            "p99_us": hist.value_at_quantile(0.99) as f64 / 1000.0,
+            "bytes_per_vector": bytes_per_vector.round(),
+            "rescore_bytes_per_vector": rescore_bytes_per_vector.round(),
+        });
+        println!("{line}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Insertion: draw a level, descend greedily, search each level with
+//! `ef_construction`, pick neighbours with the paper's heuristic (Algorithm 4, no
+//! extension, no kept pruned links, as hnswlib) and link both ways, shrinking full
+//! lists with the same heuristic.
+
+use super::candidate::Candidate;
+use super::Hnsw;
+use crate::limits::HNSW_LEVEL_MAX;
+use crate::vectors::{Query, VectorStore};
+
+impl Hnsw {
+    fn draw_level(&mut self) -> usize {
+        // splitmix64: reproducible from the seed.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let u = ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        ((-u.ln() * self.level_mult) as usize).min(HNSW_LEVEL_MAX - 1)
+    }
+
+    /// Links `node` (already pushed to `store`) into the graph.
+    pub fn insert(&mut self, store: &VectorStore, node: u32) {
+        assert_eq!(
+            node as usize,
+            self.links.len(),
+            "nodes are inserted in order"
+        );
+        let level = self.draw_level();
+        self.links.push_node(level);
+        let mut q = Query::default();
+        store.load_query(node, &mut q);
+        let Some(entry) = self.entry else {
+            self.entry = Some(node);
+            self.max_level = level;
+            return;
+        };
+        let top = self.max_level;
+        let mut eps = vec![if level < top {
+            self.descend(store, &q, entry, level + 1)
+        } else {
+            Candidate {
+                d: store.distance(&q, entry),
+                id: entry,
+            }
+        }];
+        let mut scratch = Query::default();
+        for lc in (0..=level.min(top)).rev() {
+            let found = self.search_layer(store, &q, &eps, self.params.ef_construction, lc, None);
+            let chosen = self.select(store, &found, self.params.m, &mut scratch);
+            let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
+            self.links.set_neighbors(node, lc, &ids);
+            for c in &chosen {
+                self.link_back(store, c.id, node, c.d, lc, &mut scratch);
+            }
+            eps = found;
+        }
+        if level > top {
+            self.entry = Some(node);
+            self.max_level = level;
+        }
+    }
+
+    /// Adds `node` to `to`'s list on `level`, shrinking it with the heuristic when full.
+    fn link_back(
+        &mut self,
+        store: &VectorStore,
+        to: u32,
+        node: u32,
+        d: f32,
+        level: usize,
+        scratch: &mut Query,
+    ) {
+        if self.links.try_push(to, level, node) {
+            return;
+        }
+        store.load_query(to, scratch);
+        let mut cands: Vec<Candidate> = self
+            .links
+            .neighbors(to, level)
+            .iter()
+            .map(|&n| Candidate {
+                d: store.distance(scratch, n),
+                id: n,
+            })
+            .collect();
+        cands.push(Candidate { d, id: node });
+        cands.sort_unstable();
+        let cap = self.links.cap(level);
+        let kept = self.select(store, &cands, cap, scratch);
+        let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
+        self.links.set_neighbors(to, level, &ids);
+    }
+
+    /// The neighbour-selection heuristic over `sorted` (ascending distance to the
+    /// base node): keep a candidate only if it is closer to the base than to every
+    /// candidate kept so far, up to `m`.
+    fn select(
+        &self,
+        store: &VectorStore,
+        sorted: &[Candidate],
+        m: usize,
+        scratch: &mut Query,
+    ) -> Vec<Candidate> {
+        if sorted.len() <= m {
+            return sorted.to_vec();
+        }
+        let mut kept: Vec<Candidate> = Vec::with_capacity(m);
+        for c in sorted {
+            if kept.len() >= m {
+                break;
+            }
+            store.load_query(c.id, scratch);
+            if kept.iter().all(|k| store.distance(scratch, k.id) >= c.d) {
+                kept.push(*c);
+            }
+        }
+        kept
+    }
+}

@@ -1,0 +1,120 @@
+//! HNSW graph of one index part (Malkov & Yashunin), split by role:
+//! - `links.rs`: adjacency storage (flat level-0 array, sparse upper levels),
+//! - `visited.rs` and `candidate.rs`: search scratch,
+//! - `search.rs`: greedy descent and the ef-bounded layer search (with an `accept`
+//!   predicate so filters, deletes and entities are traversed but never returned),
+//! - `insert.rs`: insertion with the paper's neighbour-selection heuristic.
+//!
+//! The graph does not own vectors: every call takes the [`VectorStore`] that does.
+//! A graph is owned by one shard, which one thread drives: no locks anywhere.
+
+mod candidate;
+mod insert;
+mod links;
+mod search;
+mod visited;
+
+pub use candidate::Candidate;
+
+use crate::vectors::{Query, VectorStore};
+use links::Links;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Max links per node on levels above 0 (level 0 keeps `2 * m`).
+    pub m: usize,
+    pub ef_construction: usize,
+    /// Seed of the level generator (reproducible graphs).
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 200,
+            seed: 0x5eed_4b45_4b54_4f52,
+        }
+    }
+}
+
+pub struct Hnsw {
+    params: HnswParams,
+    links: Links,
+    entry: Option<u32>,
+    max_level: usize,
+    rng: u64,
+    level_mult: f64,
+}
+
+impl Hnsw {
+    pub fn new(params: HnswParams) -> Hnsw {
+        let m = params.m.max(2);
+        Hnsw {
+            params,
+            links: Links::new(m, 2 * m),
+            entry: None,
+            max_level: 0,
+            rng: params.seed,
+            level_mult: 1.0 / (m as f64).ln(),
+        }
+    }
+
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    /// Number of node slots (linked or isolated).
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.links.len() == 0
+    }
+
+    /// Adds a node that takes no part in the graph (a zero-vector entity): it gets a
+    /// slot so node ids stay dense, but no links, so no search can reach it.
+    pub fn push_isolated(&mut self, node: u32) {
+        assert_eq!(node as usize, self.links.len());
+        self.links.push_node(0);
+    }
+
+    /// Bytes held by the adjacency lists.
+    pub fn memory_bytes(&self) -> usize {
+        self.links.memory_bytes()
+    }
+
+    /// Neighbours of `node` on `level` (for tests and maintenance).
+    pub fn neighbors(&self, node: u32, level: usize) -> &[u32] {
+        self.links.neighbors(node, level)
+    }
+
+    /// k nearest accepted nodes to `q`, best first, searched with
+    /// `ef = max(ef, k)`. Rescored with full precision when the store keeps it.
+    pub fn search(
+        &self,
+        store: &VectorStore,
+        q: &Query,
+        k: usize,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<Candidate> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        if k == 0 {
+            return Vec::new();
+        }
+        let ef = ef.max(k);
+        let ep = self.descend(store, q, entry, 1);
+        let mut found = self.search_layer(store, q, &[ep], ef, 0, Some(accept));
+        if store.rescores() {
+            for c in &mut found {
+                c.d = store.exact_distance(q, c.id);
+            }
+            found.sort_unstable();
+        }
+        found.truncate(k);
+        found
+    }
+}

@@ -1,0 +1,105 @@
+//! Greedy descent through the upper levels and the ef-bounded best-first search of
+//! one level. `accept` decides which nodes may enter the result set; every linked node
+//! is still traversed, so filters and soft deletes do not cut the graph apart.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::candidate::Candidate;
+use super::visited::Visited;
+use super::Hnsw;
+use crate::vectors::{Query, VectorStore};
+
+thread_local! {
+    static VISITED: RefCell<Visited> = const { RefCell::new(Visited::new()) };
+}
+
+impl Hnsw {
+    /// Greedy walk from `entry` down to level `stop` (inclusive); returns the closest
+    /// node found on level `stop`.
+    pub(super) fn descend(
+        &self,
+        store: &VectorStore,
+        q: &Query,
+        entry: u32,
+        stop: usize,
+    ) -> Candidate {
+        let mut cur = Candidate {
+            d: store.distance(q, entry),
+            id: entry,
+        };
+        for level in (stop..=self.max_level).rev() {
+            loop {
+                let mut changed = false;
+                for &n in self.links.neighbors(cur.id, level) {
+                    let d = store.distance(q, n);
+                    if d < cur.d {
+                        cur = Candidate { d, id: n };
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+        }
+        cur
+    }
+
+    /// Best-first search of `level` from `entries`; returns up to `ef` accepted nodes
+    /// sorted by distance (all nodes are accepted when `accept` is None).
+    pub(super) fn search_layer(
+        &self,
+        store: &VectorStore,
+        q: &Query,
+        entries: &[Candidate],
+        ef: usize,
+        level: usize,
+        accept: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<Candidate> {
+        VISITED.with(|v| {
+            let mut visited = v.borrow_mut();
+            visited.reset(self.links.len());
+            let mut todo: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(ef * 2);
+            let mut best: BinaryHeap<Candidate> = BinaryHeap::with_capacity(ef + 1);
+            let ok = |id: u32| accept.is_none_or(|f| f(id));
+            for &e in entries {
+                if visited.insert(e.id) {
+                    todo.push(Reverse(e));
+                    if ok(e.id) {
+                        best.push(e);
+                    }
+                }
+            }
+            let mut fresh: Vec<u32> = Vec::with_capacity(self.links.cap(level));
+            while let Some(Reverse(c)) = todo.pop() {
+                if best.len() >= ef && best.peek().is_some_and(|w| c.d > w.d) {
+                    break;
+                }
+                fresh.clear();
+                for &n in self.links.neighbors(c.id, level) {
+                    if visited.insert(n) {
+                        store.prefetch(n);
+                        fresh.push(n);
+                    }
+                }
+                for &n in &fresh {
+                    let d = store.distance(q, n);
+                    let worst = best.peek().map_or(f32::INFINITY, |w| w.d);
+                    if best.len() < ef || d < worst {
+                        let cand = Candidate { d, id: n };
+                        todo.push(Reverse(cand));
+                        if ok(n) {
+                            best.push(cand);
+                            if best.len() > ef {
+                                best.pop();
+                            }
+                        }
+                    }
+                }
+            }
+            best.into_sorted_vec()
+        })
+    }
+}

@@ -1,0 +1,516 @@
+//! One index's part on one shard: ids, vectors, HNSW graph, metadata index and BM25
+//! postings for the items whose id hashes to this shard.
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Result, ShardError};
+use crate::filter::{self, Expr};
+use crate::hnsw::{Candidate, Hnsw, HnswParams};
+use crate::limits::{
+    DIM_MAX, EF_CONSTRUCTION_MAX, ID_BYTES_MAX, INDEX_NAME_BYTES_MAX, METADATA_BYTES_MAX, M_MAX,
+};
+use crate::metadata::MetadataIndex;
+use crate::metric::{Metric, Precision};
+use crate::search::PartHit;
+use crate::text::{Bm25Index, CorpusStats, StatsSnapshot, TextLanguage};
+use crate::vectors::VectorStore;
+
+/// Filtered searches scan the allowed set exactly when it has at most this many
+/// nodes, or when it is at most [`EXACT_SCAN_PERCENT`] of the part: cheaper than a
+/// graph walk and exact, where a filtered graph walk would lose recall.
+pub const EXACT_SCAN_MIN: u64 = 2_048;
+pub const EXACT_SCAN_PERCENT: u64 = 3;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexConfig {
+    pub name: String,
+    pub metric: Metric,
+    pub precision: Precision,
+    pub m: usize,
+    pub ef_construction: usize,
+    pub text_language: Option<TextLanguage>,
+}
+
+impl IndexConfig {
+    /// Config with upstream defaults (euclidean, float32, m 16, ef_construction 200).
+    pub fn new(name: &str) -> IndexConfig {
+        IndexConfig {
+            name: name.to_owned(),
+            metric: Metric::Euclidean,
+            precision: Precision::Float32,
+            m: 16,
+            ef_construction: 200,
+            text_language: None,
+        }
+    }
+
+    /// Checks limits; `m == 0` and `ef_construction == 0` mean the defaults.
+    pub fn validated(mut self) -> Result<IndexConfig> {
+        check_name(&self.name)?;
+        if self.m == 0 {
+            self.m = 16;
+        }
+        if self.ef_construction == 0 {
+            self.ef_construction = 200;
+        }
+        if !(2..=M_MAX).contains(&self.m) {
+            return Err(ShardError::invalid(
+                "m",
+                format!("{} is not within 2..={M_MAX}", self.m),
+            ));
+        }
+        if self.ef_construction > EF_CONSTRUCTION_MAX {
+            return Err(ShardError::too_large(
+                "ef_construction",
+                self.ef_construction,
+                EF_CONSTRUCTION_MAX,
+            ));
+        }
+        Ok(self)
+    }
+}
+
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(ShardError::invalid("index_name", "must not be empty"));
+    }
+    if name.len() > INDEX_NAME_BYTES_MAX {
+        return Err(ShardError::too_large(
+            "index_name bytes",
+            name.len(),
+            INDEX_NAME_BYTES_MAX,
+        ));
+    }
+    if name.contains('/') || name.chars().any(char::is_control) {
+        return Err(ShardError::invalid(
+            "index_name",
+            "must not contain '/' or control characters",
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(ShardError::invalid("id", "must not be empty"));
+    }
+    if id.len() > ID_BYTES_MAX {
+        return Err(ShardError::too_large("id bytes", id.len(), ID_BYTES_MAX));
+    }
+    Ok(())
+}
+
+/// A zero vector of any length (including empty, and the client's `[0.0]`) marks a
+/// graph entity: stored, filterable, never returned by vector search.
+pub fn is_entity_vector(v: &[f32]) -> bool {
+    v.iter().all(|x| *x == 0.0)
+}
+
+/// Checks one item against limits and the index dimension (`dim` None = not fixed yet).
+pub fn check_item(
+    dim: Option<usize>,
+    id: &str,
+    vector: &[f32],
+    metadata: &Map<String, Value>,
+) -> Result<()> {
+    check_id(id)?;
+    if !is_entity_vector(vector) {
+        if vector.len() > DIM_MAX {
+            return Err(ShardError::DimensionOutOfRange {
+                got: vector.len(),
+                max: DIM_MAX,
+            });
+        }
+        if let Some(d) = dim {
+            if vector.len() != d {
+                return Err(ShardError::WrongDimension {
+                    expected: d,
+                    got: vector.len(),
+                });
+            }
+        }
+        if let Some(p) = vector.iter().position(|x| !x.is_finite()) {
+            return Err(ShardError::NonFiniteValue { position: p });
+        }
+    }
+    if !metadata.is_empty() {
+        let bytes = serde_json::to_vec(metadata)
+            .map(|b| b.len())
+            .unwrap_or(usize::MAX);
+        if bytes > METADATA_BYTES_MAX {
+            return Err(ShardError::too_large(
+                "metadata bytes",
+                bytes,
+                METADATA_BYTES_MAX,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A stored item as returned by `get`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub id: String,
+    /// As stored (normalized for cosine); empty for entities.
+    pub vector: Vec<f32>,
+    pub metadata: Map<String, Value>,
+}
+
+/// What a shard needs to answer its part of a search.
+pub struct PartQuery<'a> {
+    pub vector: Option<&'a [f32]>,
+    pub k: usize,
+    pub ef: usize,
+    pub filter: Option<&'a Expr>,
+    /// Analyzed query terms (hybrid or text search).
+    pub terms: Option<&'a [String]>,
+}
+
+pub struct Index {
+    config: IndexConfig,
+    store: Option<VectorStore>,
+    hnsw: Hnsw,
+    ids: Vec<Box<str>>,
+    by_id: HashMap<Box<str>, u32>,
+    /// Live (not deleted) nodes, entities included.
+    live: RoaringBitmap,
+    entities: RoaringBitmap,
+    metadata: Vec<Option<Map<String, Value>>>,
+    meta_index: MetadataIndex,
+    text: Option<Bm25Index>,
+}
+
+impl Index {
+    pub fn new(config: IndexConfig) -> Result<Index> {
+        let config = config.validated()?;
+        let hnsw = Hnsw::new(HnswParams {
+            m: config.m,
+            ef_construction: config.ef_construction,
+            ..HnswParams::default()
+        });
+        Ok(Index {
+            text: config.text_language.map(Bm25Index::new),
+            config,
+            store: None,
+            hnsw,
+            ids: Vec::new(),
+            by_id: HashMap::new(),
+            live: RoaringBitmap::new(),
+            entities: RoaringBitmap::new(),
+            metadata: Vec::new(),
+            meta_index: MetadataIndex::new(),
+        })
+    }
+
+    pub fn config(&self) -> &IndexConfig {
+        &self.config
+    }
+    pub fn dim(&self) -> Option<usize> {
+        self.store.as_ref().map(VectorStore::dim)
+    }
+    /// Live items (entities included).
+    pub fn len(&self) -> usize {
+        self.live.len() as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.get(id).is_some_and(|n| self.live.contains(*n))
+    }
+
+    /// Adds or updates an item. A changed vector gets a new node (the old one is
+    /// soft-deleted and stays a graph bridge until vacuum); an unchanged vector keeps
+    /// its node and only its metadata changes.
+    pub fn upsert(&mut self, id: &str, vector: &[f32], metadata: Map<String, Value>) -> Result<()> {
+        check_item(self.dim(), id, vector, &metadata)?;
+        let entity = is_entity_vector(vector);
+        if let Some(&old) = self.by_id.get(id) {
+            if self.live.contains(old) {
+                let same = if entity {
+                    self.entities.contains(old)
+                } else {
+                    !self.entities.contains(old)
+                        && self
+                            .store
+                            .as_ref()
+                            .is_some_and(|s| s.vector(old) == s.canonical(vector))
+                };
+                if same {
+                    self.set_metadata(old, metadata);
+                    return Ok(());
+                }
+                self.remove_node(old);
+            }
+        }
+        let node = self.ids.len() as u32;
+        if !entity && self.store.is_none() {
+            let mut store =
+                VectorStore::new(vector.len(), self.config.metric, self.config.precision);
+            for _ in 0..node {
+                store.push(&vec![0.0; vector.len()]);
+            }
+            self.store = Some(store);
+        }
+        if let Some(store) = self.store.as_mut() {
+            if entity {
+                store.push(&vec![0.0; store.dim()]);
+            } else {
+                store.push(vector);
+            }
+        }
+        if entity {
+            self.hnsw.push_isolated(node);
+            self.entities.insert(node);
+        } else {
+            let store = self.store.as_ref().expect("created above");
+            self.hnsw.insert(store, node);
+        }
+        self.ids.push(id.into());
+        self.by_id.insert(id.into(), node);
+        self.live.insert(node);
+        self.metadata.push(None);
+        self.set_metadata(node, metadata);
+        Ok(())
+    }
+
+    fn set_metadata(&mut self, node: u32, metadata: Map<String, Value>) {
+        if let Some(old) = self.metadata[node as usize].take() {
+            self.meta_index.remove(node, &old);
+        }
+        self.meta_index.insert(node, &metadata);
+        if let Some(text) = self.text.as_mut() {
+            text.insert(node, &text_of(&metadata));
+        }
+        self.metadata[node as usize] = Some(metadata);
+    }
+
+    fn remove_node(&mut self, node: u32) {
+        self.live.remove(node);
+        self.entities.remove(node);
+        if let Some(old) = self.metadata[node as usize].take() {
+            self.meta_index.remove(node, &old);
+        }
+        if let Some(text) = self.text.as_mut() {
+            text.remove(node);
+        }
+    }
+
+    /// Soft-deletes an item; returns whether it existed.
+    pub fn delete(&mut self, id: &str) -> bool {
+        match self.by_id.remove(id) {
+            Some(node) if self.live.contains(node) => {
+                self.remove_node(node);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Item> {
+        let &node = self.by_id.get(id)?;
+        if !self.live.contains(node) {
+            return None;
+        }
+        let vector = match &self.store {
+            Some(s) if !self.entities.contains(node) => s.vector(node),
+            _ => Vec::new(),
+        };
+        Some(Item {
+            id: id.to_owned(),
+            vector,
+            metadata: self.metadata[node as usize].clone().unwrap_or_default(),
+        })
+    }
+
+    /// BM25 statistics of this part for the query terms (None without text search).
+    pub fn text_stats(&self, terms: &[String]) -> Option<StatsSnapshot> {
+        self.text.as_ref().map(|t| t.stats_for(terms))
+    }
+
+    /// Analyzes query text with this index's analyzer.
+    pub fn analyze(&self, text: &str) -> Result<Vec<String>> {
+        match &self.text {
+            Some(t) => Ok(t.analyzer().analyze(text)),
+            None => Err(ShardError::TextSearchDisabled {
+                index: self.config.name.clone(),
+            }),
+        }
+    }
+
+    /// This part's candidates. Vector-only: the `k` nearest, by distance. With
+    /// terms: the union of the vector side's best `ef` and the text side's best `ef`,
+    /// each with both scores filled in, for [`crate::search::fuse`].
+    pub fn search_part(
+        &self,
+        q: &PartQuery,
+        stats: Option<&dyn CorpusStats>,
+    ) -> Result<Vec<PartHit>> {
+        let allowed = match q.filter {
+            Some(expr) => {
+                let mut universe = self.live.clone();
+                universe -= &self.entities;
+                Some(filter::evaluate(expr, &self.meta_index, &universe))
+            }
+            None => None,
+        };
+        let text_side = match (q.terms, &self.text) {
+            (Some(_), None) => {
+                return Err(ShardError::TextSearchDisabled {
+                    index: self.config.name.clone(),
+                })
+            }
+            (Some(terms), Some(t)) => Some((terms, t)),
+            (None, _) => None,
+        };
+        let want = if text_side.is_some() {
+            q.ef.max(q.k)
+        } else {
+            q.k
+        };
+        let mut hits: Vec<PartHit> = Vec::new();
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        let query = match (q.vector, &self.store) {
+            (Some(v), Some(store)) if !is_entity_vector(v) => {
+                if v.len() != store.dim() {
+                    return Err(ShardError::WrongDimension {
+                        expected: store.dim(),
+                        got: v.len(),
+                    });
+                }
+                Some((store.prepare(v), store))
+            }
+            _ => None,
+        };
+        if let Some((prepared, store)) = &query {
+            for c in self.vector_search(store, prepared, want, q.ef, allowed.as_ref()) {
+                seen.insert(c.id, hits.len());
+                hits.push(PartHit {
+                    id: self.ids[c.id as usize].to_string(),
+                    distance: c.d,
+                    text_score: 0.0,
+                });
+            }
+        }
+        if let Some((terms, text)) = text_side {
+            let stats: &dyn CorpusStats = stats.unwrap_or(text);
+            for (node, _) in text.search(terms, stats, want, allowed.as_ref()) {
+                if !seen.contains_key(&node) && !self.entities.contains(node) {
+                    let distance = match &query {
+                        Some((p, store)) => store.exact_distance(p, node),
+                        None => f32::INFINITY,
+                    };
+                    seen.insert(node, hits.len());
+                    hits.push(PartHit {
+                        id: self.ids[node as usize].to_string(),
+                        distance,
+                        text_score: 0.0,
+                    });
+                }
+            }
+            for (node, i) in seen {
+                hits[i].text_score = text.score(node, terms, stats);
+            }
+        }
+        Ok(hits)
+    }
+
+    fn vector_search(
+        &self,
+        store: &VectorStore,
+        q: &crate::vectors::Query,
+        k: usize,
+        ef: usize,
+        allowed: Option<&RoaringBitmap>,
+    ) -> Vec<Candidate> {
+        match allowed {
+            Some(set)
+                if set.len() <= EXACT_SCAN_MIN
+                    || set.len() * 100 <= EXACT_SCAN_PERCENT * self.live.len() =>
+            {
+                let mut all: Vec<Candidate> = set
+                    .iter()
+                    .map(|id| Candidate {
+                        d: store.exact_distance(q, id),
+                        id,
+                    })
+                    .collect();
+                let k = k.min(all.len());
+                if k == 0 {
+                    return Vec::new();
+                }
+                all.select_nth_unstable(k - 1);
+                all.truncate(k);
+                all.sort_unstable();
+                all
+            }
+            Some(set) => self.hnsw.search(store, q, k, ef, &|id| set.contains(id)),
+            None => self.hnsw.search(store, q, k, ef, &|id| {
+                self.live.contains(id) && !self.entities.contains(id)
+            }),
+        }
+    }
+
+    /// Memory held by this part, split into what searches touch and the rest.
+    pub fn memory(&self) -> IndexMemory {
+        let rows = self.ids.len();
+        let (hot, cold) = match &self.store {
+            Some(s) => (s.hot_bytes_per_row() * rows, s.cold_bytes_per_row() * rows),
+            None => (0, 0),
+        };
+        let ids: usize = self.ids.iter().map(|s| 2 * s.len() + 16 + 16 + 8).sum();
+        IndexMemory {
+            vectors_bytes: hot,
+            rescore_bytes: cold,
+            graph_bytes: self.hnsw.memory_bytes(),
+            ids_bytes: ids,
+            metadata_bytes: self.meta_index.memory_bytes(),
+            text_bytes: self.text.as_ref().map_or(0, Bm25Index::memory_bytes),
+            rows,
+        }
+    }
+}
+
+/// Bytes held by one index part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexMemory {
+    /// Codes and norms every traversal touches.
+    pub vectors_bytes: usize,
+    /// int8's full-precision copy, read only to rescore final candidates.
+    pub rescore_bytes: usize,
+    pub graph_bytes: usize,
+    pub ids_bytes: usize,
+    pub metadata_bytes: usize,
+    pub text_bytes: usize,
+    /// Node slots (live, deleted and entities).
+    pub rows: usize,
+}
+
+/// The text BM25 indexes for an item: its string metadata values (and string array
+/// elements), in key order, joined by spaces.
+pub fn text_of(metadata: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    for v in metadata.values() {
+        match v {
+            Value::String(s) => push_text(&mut out, s),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .for_each(|s| push_text(&mut out, s)),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn push_text(out: &mut String, s: &str) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(s);
+}

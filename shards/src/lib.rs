@@ -1,0 +1,31 @@
+//! Per-core data plane of kektordb.
+//!
+//! One [`Shard`] owns its part of every index (vectors, HNSW graph, metadata index,
+//! BM25 postings) and its KV partition. A shard has no threads and no locks: the
+//! caller (an executor in the server, or a test) drives it. [`ShardSet`] routes by id
+//! over several shards on the caller's thread and merges their answers; the server
+//! runs the same shards on per-core executors.
+
+pub mod distance;
+pub mod error;
+pub mod filter;
+pub mod hnsw;
+pub mod index;
+pub mod kv;
+pub mod limits;
+pub mod merge;
+pub mod metadata;
+pub mod metric;
+pub mod quant;
+pub mod search;
+pub mod shard;
+pub mod shard_set;
+pub mod text;
+pub mod vectors;
+
+pub use error::ShardError;
+pub use index::{Index, IndexConfig};
+pub use metric::{Metric, Precision};
+pub use search::{SearchHit, SearchRequest};
+pub use shard::Shard;
+pub use shard_set::ShardSet;

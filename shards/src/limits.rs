@@ -1,0 +1,47 @@
+//! Every limit of the data plane in one place. Units last in names.
+
+/// Largest vector dimension an index accepts.
+pub const DIM_MAX: usize = 65_536;
+/// Largest `k` a search accepts.
+pub const K_MAX: usize = 10_000;
+/// Largest `ef_search` a search accepts.
+pub const EF_SEARCH_MAX: usize = 100_000;
+/// Most vectors in one add-batch or import call.
+pub const BATCH_MAX: usize = 50_000;
+/// Largest HNSW `m`.
+pub const M_MAX: usize = 128;
+/// Largest HNSW `ef_construction`.
+pub const EF_CONSTRUCTION_MAX: usize = 4_096;
+/// Longest index name in bytes.
+pub const INDEX_NAME_BYTES_MAX: usize = 256;
+/// Longest vector id in bytes.
+pub const ID_BYTES_MAX: usize = 1_024;
+/// Largest metadata object, measured as its JSON encoding, in bytes.
+pub const METADATA_BYTES_MAX: usize = 64 * 1024;
+/// Longest KV key in bytes.
+pub const KEY_BYTES_MAX: usize = 4 * 1024;
+/// Largest KV value in bytes.
+pub const VALUE_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Longest filter expression in bytes.
+pub const FILTER_BYTES_MAX: usize = 16 * 1024;
+/// Deepest nesting of parentheses / NOT in a filter.
+pub const FILTER_DEPTH_MAX: usize = 64;
+/// Most values in one `IN (...)` list.
+pub const FILTER_IN_VALUES_MAX: usize = 1_024;
+/// Longest `query_text` in bytes.
+pub const QUERY_TEXT_BYTES_MAX: usize = 64 * 1024;
+/// Most HNSW layers (levels above 0 are drawn with probability 1/m per level).
+pub const HNSW_LEVEL_MAX: usize = 16;
+/// Vectors sampled to train int8 quantization, at most.
+pub const QUANT_TRAIN_SAMPLE_MAX: usize = 25_000;
+
+const _: () = assert!(K_MAX <= EF_SEARCH_MAX);
+const _: () = assert!(BATCH_MAX <= u32::MAX as usize);
+const _: () = assert!(
+    DIM_MAX * 127 * 127 <= i32::MAX as usize,
+    "int8 dot must fit i32"
+);
+const _: () = assert!(
+    DIM_MAX * 254 * 254 <= u32::MAX as usize,
+    "int8 l2 must fit u32"
+);

@@ -1,0 +1,332 @@
+//! Vector storage of one index part, in the index's precision, and the distance
+//! functions HNSW calls. Node ids are dense `u32` row numbers.
+//!
+//! What each precision keeps in memory:
+//! - float32: the vectors (`4 * dim` bytes each). Cosine vectors are normalized on
+//!   insert so cosine distance is `1 - dot`.
+//! - float16: the vectors as IEEE half (`2 * dim`); queries stay f32 and the kernels
+//!   convert stored halves on the fly (F16C), so only the stored side is rounded.
+//! - int8: codes (`dim` bytes) plus one f32 code norm (for cosine) in the *hot* arrays
+//!   every traversal step touches, and a full-precision *cold* copy (`4 * dim`) read
+//!   only to rescore the final candidates (a few hundred rows per query) and to retrain
+//!   the scale. The cold copy is what lets int8 reach f32's recall; it is kept apart so
+//!   that it can live in the memory-mapped snapshot rather than in RAM.
+
+use half::f16;
+
+use crate::distance::{self, Kernels};
+use crate::metric::{Metric, Precision};
+use crate::quant::{train_sample_rows, Int8Quantizer};
+
+/// A query (or a stored node used as one) prepared for distance computations.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// Full-precision query (normalized for cosine).
+    pub f: Vec<f32>,
+    /// int8 codes of the query (int8 indexes only).
+    pub c: Vec<i8>,
+    /// Norm of `c` (int8 cosine).
+    pub cn: f32,
+}
+
+pub struct VectorStore {
+    dim: usize,
+    metric: Metric,
+    precision: Precision,
+    len: usize,
+    /// float32 rows; for int8 the cold full-precision copy.
+    f32s: Vec<f32>,
+    f16s: Vec<f16>,
+    i8s: Vec<i8>,
+    i8_norms: Vec<f32>,
+    quant: Int8Quantizer,
+    /// `len` when the int8 scale was last trained (0 = never).
+    trained_at: usize,
+    k: &'static Kernels,
+}
+
+impl VectorStore {
+    pub fn new(dim: usize, metric: Metric, precision: Precision) -> VectorStore {
+        VectorStore {
+            dim,
+            metric,
+            precision,
+            len: 0,
+            f32s: Vec::new(),
+            f16s: Vec::new(),
+            i8s: Vec::new(),
+            i8_norms: Vec::new(),
+            quant: Int8Quantizer { scale: 1.0 },
+            trained_at: 0,
+            k: distance::kernels(),
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+    pub fn quantizer(&self) -> Option<Int8Quantizer> {
+        (self.precision == Precision::Int8).then_some(self.quant)
+    }
+
+    /// Normalizes for cosine; other metrics take the vector as is.
+    pub fn canonical(&self, v: &[f32]) -> Vec<f32> {
+        let mut out = v.to_vec();
+        if self.metric == Metric::Cosine {
+            distance::normalize(&mut out);
+        }
+        out
+    }
+
+    /// Appends a row and returns its node id.
+    pub fn push(&mut self, v: &[f32]) -> u32 {
+        assert_eq!(v.len(), self.dim, "caller checks the dimension");
+        let v = self.canonical(v);
+        let node = self.len as u32;
+        match self.precision {
+            Precision::Float32 => self.f32s.extend_from_slice(&v),
+            Precision::Float16 => self.f16s.extend(v.iter().map(|x| f16::from_f32(*x))),
+            Precision::Int8 => {
+                self.f32s.extend_from_slice(&v);
+                let start = self.i8s.len();
+                self.i8s.resize(start + self.dim, 0);
+                self.quant.quantize(&v, &mut self.i8s[start..]);
+                let n = code_norm(self.k, &self.i8s[start..]);
+                self.i8_norms.push(n);
+            }
+        }
+        self.len += 1;
+        if self.precision == Precision::Int8 && self.len >= 2 * self.trained_at.max(1) {
+            self.retrain();
+        }
+        node
+    }
+
+    /// Retrains the int8 scale on a sample of the full-precision rows (skipping zero
+    /// rows, which are graph entities) and re-encodes every row.
+    pub fn retrain(&mut self) {
+        if self.precision != Precision::Int8 {
+            return;
+        }
+        let dim = self.dim;
+        let rows = train_sample_rows(self.len)
+            .map(|r| &self.f32s[r * dim..(r + 1) * dim])
+            .filter(|row| row.iter().any(|x| *x != 0.0));
+        self.quant = Int8Quantizer::train(rows);
+        for r in 0..self.len {
+            let codes = &mut self.i8s[r * dim..(r + 1) * dim];
+            self.quant
+                .quantize(&self.f32s[r * dim..(r + 1) * dim], codes);
+            self.i8_norms[r] = code_norm(self.k, codes);
+        }
+        self.trained_at = self.len;
+    }
+
+    /// Prepares a query vector (normalizes for cosine, quantizes for int8).
+    pub fn prepare(&self, v: &[f32]) -> Query {
+        let mut q = Query {
+            f: self.canonical(v),
+            ..Query::default()
+        };
+        if self.precision == Precision::Int8 {
+            q.c = vec![0; self.dim];
+            self.quant.quantize(&q.f, &mut q.c);
+            q.cn = code_norm(self.k, &q.c);
+        }
+        q
+    }
+
+    /// Fills `q` with stored node `node` (as if it were the query).
+    pub fn load_query(&self, node: u32, q: &mut Query) {
+        let r = node as usize * self.dim..(node as usize + 1) * self.dim;
+        match self.precision {
+            Precision::Float32 => {
+                q.f.clear();
+                q.f.extend_from_slice(&self.f32s[r]);
+            }
+            Precision::Float16 => {
+                q.f.resize(self.dim, 0.0);
+                half::slice::HalfFloatSliceExt::convert_to_f32_slice(&self.f16s[r], &mut q.f);
+            }
+            Precision::Int8 => {
+                q.c.clear();
+                q.c.extend_from_slice(&self.i8s[r]);
+                q.cn = self.i8_norms[node as usize];
+            }
+        }
+    }
+
+    /// Full-precision copy of a stored vector (as stored: normalized for cosine).
+    pub fn vector(&self, node: u32) -> Vec<f32> {
+        let mut q = Query::default();
+        match self.precision {
+            Precision::Float32 | Precision::Float16 => {
+                self.load_query(node, &mut q);
+                q.f
+            }
+            Precision::Int8 => self.row_f32(node).to_vec(),
+        }
+    }
+
+    fn row_f32(&self, node: u32) -> &[f32] {
+        &self.f32s[node as usize * self.dim..(node as usize + 1) * self.dim]
+    }
+
+    /// Prefetches the hot row of `node`.
+    #[inline]
+    pub fn prefetch(&self, node: u32) {
+        let n = node as usize;
+        match self.precision {
+            Precision::Float32 => distance::prefetch(&self.f32s[n * self.dim..]),
+            Precision::Float16 => distance::prefetch(&self.f16s[n * self.dim..]),
+            Precision::Int8 => distance::prefetch(&self.i8s[n * self.dim..]),
+        }
+    }
+
+    /// Distance from a prepared query to a node in the precision the graph uses.
+    #[inline]
+    pub fn distance(&self, q: &Query, node: u32) -> f32 {
+        let n = node as usize;
+        let r = n * self.dim..(n + 1) * self.dim;
+        let k = self.k;
+        match self.precision {
+            Precision::Float32 => f32_distance(k, self.metric, &q.f, &self.f32s[r]),
+            Precision::Float16 => {
+                let x = &self.f16s[r];
+                match self.metric {
+                    Metric::Euclidean => (k.l2sq_f32_f16)(&q.f, x),
+                    Metric::Cosine => 1.0 - (k.dot_f32_f16)(&q.f, x),
+                    Metric::Dot => -(k.dot_f32_f16)(&q.f, x),
+                }
+            }
+            Precision::Int8 => {
+                let x = &self.i8s[r];
+                match self.metric {
+                    Metric::Euclidean => (k.l2sq_i8)(&q.c, x) as f32 * self.quant.product_factor(),
+                    Metric::Cosine => {
+                        let denom = q.cn * self.i8_norms[n];
+                        if denom <= 0.0 {
+                            1.0
+                        } else {
+                            1.0 - (k.dot_i8)(&q.c, x) as f32 / denom
+                        }
+                    }
+                    Metric::Dot => -((k.dot_i8)(&q.c, x) as f32 * self.quant.product_factor()),
+                }
+            }
+        }
+    }
+
+    /// Distance with the best precision kept: the cold f32 copy for int8, else as
+    /// [`VectorStore::distance`]. Used to rescore final candidates.
+    pub fn exact_distance(&self, q: &Query, node: u32) -> f32 {
+        match self.precision {
+            Precision::Int8 => f32_distance(self.k, self.metric, &q.f, self.row_f32(node)),
+            _ => self.distance(q, node),
+        }
+    }
+
+    /// Whether search should rescore candidates with [`VectorStore::exact_distance`].
+    pub fn rescores(&self) -> bool {
+        self.precision == Precision::Int8
+    }
+
+    /// Bytes touched by traversal per row (codes and norms).
+    pub fn hot_bytes_per_row(&self) -> usize {
+        match self.precision {
+            Precision::Float32 => 4 * self.dim,
+            Precision::Float16 => 2 * self.dim,
+            Precision::Int8 => self.dim + 4,
+        }
+    }
+    /// Bytes per row read only for rescoring (int8's full-precision copy).
+    pub fn cold_bytes_per_row(&self) -> usize {
+        match self.precision {
+            Precision::Int8 => 4 * self.dim,
+            _ => 0,
+        }
+    }
+}
+
+#[inline]
+fn f32_distance(k: &Kernels, metric: Metric, q: &[f32], x: &[f32]) -> f32 {
+    match metric {
+        Metric::Euclidean => (k.l2sq_f32)(q, x),
+        Metric::Cosine => 1.0 - (k.dot_f32)(q, x),
+        Metric::Dot => -(k.dot_f32)(q, x),
+    }
+}
+
+fn code_norm(k: &Kernels, c: &[i8]) -> f32 {
+    ((k.dot_i8)(c, c) as f32).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each precision's distance agrees with an f32 computation within its rounding.
+    use super::*;
+
+    fn rows(n: usize, dim: usize) -> Vec<Vec<f32>> {
+        let mut s = 7u64;
+        (0..n)
+            .map(|_| {
+                (0..dim)
+                    .map(|_| {
+                        s = s
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn precisions_track_f32_distances() {
+        let data = rows(300, 48);
+        for metric in [Metric::Euclidean, Metric::Cosine, Metric::Dot] {
+            let mut exact = VectorStore::new(48, metric, Precision::Float32);
+            let mut half = VectorStore::new(48, metric, Precision::Float16);
+            let mut int8 = VectorStore::new(48, metric, Precision::Int8);
+            for r in &data {
+                exact.push(r);
+                half.push(r);
+                int8.push(r);
+            }
+            let q = &data[3];
+            let (qe, qh, qi) = (exact.prepare(q), half.prepare(q), int8.prepare(q));
+            for node in 0..300u32 {
+                let d = exact.distance(&qe, node);
+                assert!((half.distance(&qh, node) - d).abs() < 2e-3 * (1.0 + d.abs()));
+                assert!((int8.distance(&qi, node) - d).abs() < 0.05 * (1.0 + d.abs()));
+                assert_eq!(int8.exact_distance(&qi, node), d);
+            }
+            assert_eq!(int8.vector(5), exact.vector(5));
+        }
+    }
+
+    #[test]
+    fn int8_retrains_as_data_grows() {
+        let mut s = VectorStore::new(4, Metric::Euclidean, Precision::Int8);
+        s.push(&[0.01, 0.0, 0.0, 0.0]);
+        let first = s.quantizer().unwrap().scale;
+        for i in 0..100 {
+            s.push(&[i as f32, 1.0, -1.0, 0.5]);
+        }
+        let later = s.quantizer().unwrap().scale;
+        assert!(later > 10.0 * first, "scale {first} -> {later}");
+    }
+}
