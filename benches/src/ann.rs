@@ -57,8 +57,14 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut val = || it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
-        let num = |s: String| s.parse::<usize>().unwrap_or_else(|_| usage(&format!("not a number: {s}")));
+        let mut val = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+        };
+        let num = |s: String| {
+            s.parse::<usize>()
+                .unwrap_or_else(|_| usage(&format!("not a number: {s}")))
+        };
         match flag.as_str() {
             "--base" => a.base = val().into(),
             "--queries" => a.queries = val().into(),
@@ -66,18 +72,30 @@ fn parse_args() -> Args {
             "--k" => a.k = num(val()),
             "--m" => a.m = num(val()),
             "--ef-construction" => a.ef_construction = num(val()),
-            "--ef" => a.efs = val().split(',').map(|s| num(s.trim().to_string())).collect(),
-            "--precision" => {
-                a.precision = Precision::parse(&val()).unwrap_or_else(|| usage("precision: f32|f16|int8"))
+            "--ef" => {
+                a.efs = val()
+                    .split(',')
+                    .map(|s| num(s.trim().to_string()))
+                    .collect()
             }
-            "--metric" => a.metric = Metric::parse(&val()).unwrap_or_else(|| usage("metric: cosine|euclidean|dot")),
+            "--precision" => {
+                a.precision =
+                    Precision::parse(&val()).unwrap_or_else(|| usage("precision: f32|f16|int8"))
+            }
+            "--metric" => {
+                a.metric =
+                    Metric::parse(&val()).unwrap_or_else(|| usage("metric: cosine|euclidean|dot"))
+            }
             "--shards" => a.shards = num(val()).max(1),
             "--threads" => a.threads = num(val()).max(1),
             "--limit" => a.limit = Some(num(val())),
             other => usage(&format!("unknown flag {other}")),
         }
     }
-    if a.base.as_os_str().is_empty() || a.queries.as_os_str().is_empty() || a.gt.as_os_str().is_empty() {
+    if a.base.as_os_str().is_empty()
+        || a.queries.as_os_str().is_empty()
+        || a.gt.as_os_str().is_empty()
+    {
         usage("--base, --queries and --gt are required");
     }
     a
@@ -124,7 +142,8 @@ fn main() {
     let t0 = Instant::now();
     {
         let threads = a.threads.min(a.shards);
-        let mut work: Vec<Vec<(&mut kektordb_shards::Shard, Vec<NewItem>)>> = (0..threads).map(|_| Vec::new()).collect();
+        let mut work: Vec<Vec<(&mut kektordb_shards::Shard, Vec<NewItem>)>> =
+            (0..threads).map(|_| Vec::new()).collect();
         for (i, (shard, part)) in set.shards_mut().iter_mut().zip(parts).enumerate() {
             work[i % threads].push((shard, part));
         }
@@ -133,7 +152,9 @@ fn main() {
                 s.spawn(move || {
                     for (shard, part) in w {
                         for it in part {
-                            shard.upsert("bench", &it.id, &it.vector, it.metadata).expect("insert");
+                            shard
+                                .upsert("bench", &it.id, &it.vector, it.metadata)
+                                .expect("insert");
                         }
                     }
                 });
@@ -179,7 +200,10 @@ fn main() {
                     s.spawn(move || run(r))
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("search thread")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("search thread"))
+                .collect()
         });
         let secs = t.elapsed().as_secs_f64();
         let mut hist = Histogram::<u64>::new(3).expect("histogram");

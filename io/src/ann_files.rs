@@ -36,11 +36,7 @@ pub struct Rows<T> {
 
 impl<T> Rows<T> {
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -50,49 +46,92 @@ impl<T> Rows<T> {
     }
 }
 
-fn parse<T>(path: &str, bytes: &[u8], conv: impl Fn([u8; 4]) -> T) -> Result<Rows<T>, AnnFileError> {
+fn parse<T>(
+    path: &str,
+    bytes: &[u8],
+    conv: impl Fn([u8; 4]) -> T,
+) -> Result<Rows<T>, AnnFileError> {
     let mut dim = None;
     let mut data = Vec::new();
     let mut off = 0;
     let mut row = 0;
     while off < bytes.len() {
-        let head = bytes.get(off..off + 4).ok_or(AnnFileError::Truncated { path: path.into(), offset: off })?;
+        let head = bytes.get(off..off + 4).ok_or(AnnFileError::Truncated {
+            path: path.into(),
+            offset: off,
+        })?;
         let d = i32::from_le_bytes(head.try_into().expect("4 bytes"));
         if d <= 0 || d > 1 << 20 {
-            return Err(AnnFileError::BadDimension { path: path.into(), row, dim: d.into() });
+            return Err(AnnFileError::BadDimension {
+                path: path.into(),
+                row,
+                dim: d.into(),
+            });
         }
         let d = d as usize;
         let expected = *dim.get_or_insert(d);
         if d != expected {
-            return Err(AnnFileError::Ragged { path: path.into(), row, expected, got: d });
+            return Err(AnnFileError::Ragged {
+                path: path.into(),
+                row,
+                expected,
+                got: d,
+            });
         }
         off += 4;
-        let body = bytes.get(off..off + 4 * d).ok_or(AnnFileError::Truncated { path: path.into(), offset: off })?;
-        data.extend(body.chunks_exact(4).map(|c| conv(c.try_into().expect("4 bytes"))));
+        let body = bytes.get(off..off + 4 * d).ok_or(AnnFileError::Truncated {
+            path: path.into(),
+            offset: off,
+        })?;
+        data.extend(
+            body.chunks_exact(4)
+                .map(|c| conv(c.try_into().expect("4 bytes"))),
+        );
         off += 4 * d;
         row += 1;
     }
-    Ok(Rows { dim: dim.unwrap_or(0), data })
+    Ok(Rows {
+        dim: dim.unwrap_or(0),
+        data,
+    })
 }
 
 fn read_all(path: &Path) -> Result<Vec<u8>, AnnFileError> {
     let mut buf = Vec::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(&mut buf))
-        .map_err(|source| AnnFileError::Io { path: path.display().to_string(), source })?;
+        .map_err(|source| AnnFileError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
     Ok(buf)
 }
 
 pub fn read_fvecs(path: &Path) -> Result<Rows<f32>, AnnFileError> {
-    parse(&path.display().to_string(), &read_all(path)?, f32::from_le_bytes)
+    parse(
+        &path.display().to_string(),
+        &read_all(path)?,
+        f32::from_le_bytes,
+    )
 }
 
 pub fn read_ivecs(path: &Path) -> Result<Rows<i32>, AnnFileError> {
-    parse(&path.display().to_string(), &read_all(path)?, i32::from_le_bytes)
+    parse(
+        &path.display().to_string(),
+        &read_all(path)?,
+        i32::from_le_bytes,
+    )
 }
 
-fn write<T: Copy>(path: &Path, rows: &Rows<T>, bytes: impl Fn(T) -> [u8; 4]) -> Result<(), AnnFileError> {
-    let err = |source| AnnFileError::Io { path: path.display().to_string(), source };
+fn write<T: Copy>(
+    path: &Path,
+    rows: &Rows<T>,
+    bytes: impl Fn(T) -> [u8; 4],
+) -> Result<(), AnnFileError> {
+    let err = |source| AnnFileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let f = std::fs::File::create(path).map_err(err)?;
     let mut w = std::io::BufWriter::new(f);
     for i in 0..rows.len() {
@@ -122,24 +161,39 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kektor-annfiles-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.fvecs");
-        let rows = Rows { dim: 3, data: vec![1.0, 2.0, 3.0, -1.0, 0.5, 9.0] };
+        let rows = Rows {
+            dim: 3,
+            data: vec![1.0, 2.0, 3.0, -1.0, 0.5, 9.0],
+        };
         write_fvecs(&p, &rows).unwrap();
         assert_eq!(read_fvecs(&p).unwrap(), rows);
         let pi = dir.join("a.ivecs");
-        let irows = Rows { dim: 2, data: vec![1, 2, 3, 4] };
+        let irows = Rows {
+            dim: 2,
+            data: vec![1, 2, 3, 4],
+        };
         write_ivecs(&pi, &irows).unwrap();
         assert_eq!(read_ivecs(&pi).unwrap(), irows);
 
         let mut bytes = std::fs::read(&p).unwrap();
         bytes.truncate(bytes.len() - 2);
-        assert!(matches!(parse("x", &bytes, f32::from_le_bytes), Err(AnnFileError::Truncated { .. })));
+        assert!(matches!(
+            parse("x", &bytes, f32::from_le_bytes),
+            Err(AnnFileError::Truncated { .. })
+        ));
         let mut ragged = 3i32.to_le_bytes().to_vec();
         ragged.extend([0u8; 12]);
         ragged.extend(2i32.to_le_bytes());
         ragged.extend([0u8; 8]);
-        assert!(matches!(parse("x", &ragged, f32::from_le_bytes), Err(AnnFileError::Ragged { row: 1, .. })));
+        assert!(matches!(
+            parse("x", &ragged, f32::from_le_bytes),
+            Err(AnnFileError::Ragged { row: 1, .. })
+        ));
         let neg = (-1i32).to_le_bytes();
-        assert!(matches!(parse("x", &neg, f32::from_le_bytes), Err(AnnFileError::BadDimension { .. })));
+        assert!(matches!(
+            parse("x", &neg, f32::from_le_bytes),
+            Err(AnnFileError::BadDimension { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -449,10 +449,20 @@ impl Index {
                 all.sort_unstable();
                 all
             }
-            Some(set) => self.hnsw.search(store, q, k, ef, &|id| set.contains(id)),
-            None => self.hnsw.search(store, q, k, ef, &|id| {
-                self.live.contains(id) && !self.entities.contains(id)
-            }),
+            Some(set) => self
+                .hnsw
+                .search(store, q, k, ef, Some(&|id| set.contains(id))),
+            // Every node searchable: no per-node check on the hot path.
+            None if self.entities.is_empty() && self.live.len() as usize == self.ids.len() => {
+                self.hnsw.search(store, q, k, ef, None)
+            }
+            None => self.hnsw.search(
+                store,
+                q,
+                k,
+                ef,
+                Some(&|id| self.live.contains(id) && !self.entities.contains(id)),
+            ),
         }
     }
 

@@ -27,6 +27,8 @@ pub struct Query {
     pub c: Vec<i8>,
     /// Norm of `c` (int8 cosine).
     pub cn: f32,
+    /// The stored node this query was loaded from, if any.
+    pub node: Option<u32>,
 }
 
 pub struct VectorStore {
@@ -140,6 +142,7 @@ impl VectorStore {
             f: self.canonical(v),
             ..Query::default()
         };
+        q.node = None;
         if self.precision == Precision::Int8 {
             q.c = vec![0; self.dim];
             self.quant.quantize(&q.f, &mut q.c);
@@ -148,8 +151,28 @@ impl VectorStore {
         q
     }
 
+    /// Distance between two stored nodes. `scratch` caches `a` converted to a query
+    /// where the precision needs it (float16), so calls with the same `a` are cheap.
+    #[inline]
+    pub fn node_distance(&self, a: u32, b: u32, scratch: &mut Query) -> f32 {
+        let ra = a as usize * self.dim..(a as usize + 1) * self.dim;
+        match self.precision {
+            Precision::Float32 => {
+                let rb = b as usize * self.dim..(b as usize + 1) * self.dim;
+                f32_distance(self.k, self.metric, &self.f32s[ra], &self.f32s[rb])
+            }
+            Precision::Float16 | Precision::Int8 => {
+                if scratch.node != Some(a) {
+                    self.load_query(a, scratch);
+                }
+                self.distance(scratch, b)
+            }
+        }
+    }
+
     /// Fills `q` with stored node `node` (as if it were the query).
     pub fn load_query(&self, node: u32, q: &mut Query) {
+        q.node = Some(node);
         let r = node as usize * self.dim..(node as usize + 1) * self.dim;
         match self.precision {
             Precision::Float32 => {

@@ -197,7 +197,7 @@ unsafe fn l2sq_i8_bits(a: &[i8], b: &[i8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use crate::distance::testutil::check_against_scalar;
+    use crate::distance::scalar::testutil::check_against_scalar;
 
     #[test]
     fn avx2_matches_scalar_for_every_length() {

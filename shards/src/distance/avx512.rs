@@ -219,7 +219,7 @@ unsafe fn dot_i8_vnni_imp(a: &[i8], b: &[i8]) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use crate::distance::testutil::check_against_scalar;
+    use crate::distance::scalar::testutil::check_against_scalar;
 
     #[test]
     fn avx512_sets_match_scalar_for_every_length() {

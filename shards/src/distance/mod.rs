@@ -100,140 +100,6 @@ pub fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
-/// Shared checks of a kernel set against the scalar reference (used by every file's tests).
-#[cfg(test)]
-pub(crate) mod testutil {
-    use super::{scalar_kernels, Kernels};
-    use half::f16;
-
-    /// xorshift64*: a seeded generator, so failures reproduce.
-    pub(crate) struct Rng(u64);
-    impl Rng {
-        pub(crate) fn new(seed: u64) -> Self {
-            Rng(seed | 1)
-        }
-        pub(crate) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        /// Uniform in [-1, 1).
-        pub(crate) fn f32(&mut self) -> f32 {
-            (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        }
-        /// In -127..=127, with the extremes drawn often.
-        pub(crate) fn i8(&mut self) -> i8 {
-            match self.next() % 8 {
-                0 => 127,
-                1 => -127,
-                _ => ((self.next() % 255) as i32 - 127) as i8,
-            }
-        }
-    }
-
-    fn close(isa: &str, what: &str, n: usize, got: f32, want: f32, mag: f64) {
-        let tol = 1e-4 * mag + 1e-30;
-        assert!(
-            ((got as f64) - (want as f64)).abs() <= tol,
-            "{isa} {what} n={n}: got {got}, want {want} (magnitude {mag})"
-        );
-    }
-
-    /// Compares `k` with the scalar reference for every length 0..=1024, with random
-    /// values at odd offsets, and with ±127 everywhere for the int8 kernels.
-    pub(crate) fn check_against_scalar(k: &Kernels, seed: u64) {
-        let s = scalar_kernels();
-        let mut rng = Rng::new(seed);
-        let scale = [1.0f32, 1e-3, 1e3];
-        for n in 0..=1024usize {
-            let off = n % 3;
-            let sc = scale[n % 3];
-            let a: Vec<f32> = (0..n + off).map(|_| rng.f32() * sc).collect();
-            let b: Vec<f32> = (0..n + off).map(|_| rng.f32() * sc).collect();
-            let (a, b) = (&a[off..], &b[off..]);
-            let h: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
-            let hf: Vec<f32> = h.iter().map(|x| x.to_f32()).collect();
-            let mag = |b: &[f32]| {
-                a.iter()
-                    .zip(b)
-                    .map(|(&x, &y)| (x as f64 * y as f64).abs())
-                    .sum()
-            };
-            let l2 = |b: &[f32]| {
-                a.iter()
-                    .zip(b)
-                    .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-                    .sum()
-            };
-            close(
-                k.isa,
-                "dot_f32",
-                n,
-                (k.dot_f32)(a, b),
-                (s.dot_f32)(a, b),
-                mag(b),
-            );
-            close(
-                k.isa,
-                "l2sq_f32",
-                n,
-                (k.l2sq_f32)(a, b),
-                (s.l2sq_f32)(a, b),
-                l2(b),
-            );
-            let (got, want) = ((k.dot_f32_f16)(a, &h), (s.dot_f32_f16)(a, &h));
-            close(k.isa, "dot_f32_f16", n, got, want, mag(&hf));
-            let (got, want) = ((k.l2sq_f32_f16)(a, &h), (s.l2sq_f32_f16)(a, &h));
-            close(k.isa, "l2sq_f32_f16", n, got, want, l2(&hf));
-
-            let x: Vec<i8> = (0..n + off).map(|_| rng.i8()).collect();
-            let y: Vec<i8> = (0..n + off).map(|_| rng.i8()).collect();
-            let (x, y) = (&x[off..], &y[off..]);
-            assert_eq!((k.dot_i8)(x, y), (s.dot_i8)(x, y), "{} dot_i8 n={n}", k.isa);
-            assert_eq!(
-                (k.l2sq_i8)(x, y),
-                (s.l2sq_i8)(x, y),
-                "{} l2sq_i8 n={n}",
-                k.isa
-            );
-
-            let (p, m) = (vec![127i8; n], vec![-127i8; n]);
-            let sq = 127 * 127 * n as i64;
-            assert_eq!(
-                (k.dot_i8)(&p, &m) as i64,
-                -sq,
-                "{} dot_i8 extremes n={n}",
-                k.isa
-            );
-            assert_eq!(
-                (k.dot_i8)(&m, &m) as i64,
-                sq,
-                "{} dot_i8 extremes n={n}",
-                k.isa
-            );
-            assert_eq!(
-                (k.dot_i8)(&p, &p) as i64,
-                sq,
-                "{} dot_i8 extremes n={n}",
-                k.isa
-            );
-            assert_eq!(
-                (k.l2sq_i8)(&p, &m) as i64,
-                4 * sq,
-                "{} l2sq_i8 extremes n={n}",
-                k.isa
-            );
-            assert_eq!(
-                (k.l2sq_i8)(&m, &p) as i64,
-                4 * sq,
-                "{} l2sq_i8 extremes n={n}",
-                k.isa
-            );
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +108,7 @@ mod tests {
     #[test]
     fn every_set_matches_scalar_for_every_length() {
         for (i, k) in available_kernels().into_iter().enumerate() {
-            testutil::check_against_scalar(k, 0xC0FFEE + i as u64);
+            scalar::testutil::check_against_scalar(k, 0xC0FFEE + i as u64);
         }
     }
 
@@ -254,7 +120,7 @@ mod tests {
 
     #[test]
     fn normalize_gives_unit_norm_and_keeps_zero() {
-        let mut rng = testutil::Rng::new(7);
+        let mut rng = scalar::testutil::Rng::new(7);
         for n in 1..=300 {
             let mut v: Vec<f32> = (0..n).map(|_| rng.f32() * 50.0).collect();
             normalize(&mut v);
@@ -308,43 +174,6 @@ mod tests {
                 prop_assert_eq!((k.dot_i8)(&x, &y), (s.dot_i8)(&x, &y));
                 prop_assert_eq!((k.l2sq_i8)(&x, &y), (s.l2sq_i8)(&x, &y));
             }
-        }
-    }
-
-    /// `cargo test -p kektordb-shards --release --lib distance::tests::timing -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn timing_384() {
-        use std::hint::black_box;
-        use std::time::Instant;
-        let mut rng = testutil::Rng::new(1);
-        let a: Vec<f32> = (0..384).map(|_| rng.f32()).collect();
-        let b: Vec<f32> = (0..384).map(|_| rng.f32()).collect();
-        let h: Vec<half::f16> = b.iter().map(|&x| half::f16::from_f32(x)).collect();
-        let x: Vec<i8> = (0..384).map(|_| rng.i8()).collect();
-        let y: Vec<i8> = (0..384).map(|_| rng.i8()).collect();
-        // Best of 20 rounds, to shrug off other load on the machine.
-        const N: u32 = 100_000;
-        let time = |f: &dyn Fn() -> f32| {
-            let round = || {
-                let t = Instant::now();
-                for _ in 0..N {
-                    black_box(f());
-                }
-                t.elapsed().as_nanos() as f64 / N as f64
-            };
-            (0..20).map(|_| round()).fold(f64::INFINITY, f64::min)
-        };
-        for k in available_kernels() {
-            println!(
-                "{:>14}: dot_f32 {:5.1} ns  l2sq_f32 {:5.1}  dot_f32_f16 {:5.1}  dot_i8 {:5.1}  l2sq_i8 {:5.1}",
-                k.isa,
-                time(&|| (k.dot_f32)(black_box(&a), black_box(&b))),
-                time(&|| (k.l2sq_f32)(black_box(&a), black_box(&b))),
-                time(&|| (k.dot_f32_f16)(black_box(&a), black_box(&h))),
-                time(&|| (k.dot_i8)(black_box(&x), black_box(&y)) as f32),
-                time(&|| (k.l2sq_i8)(black_box(&x), black_box(&y)) as f32),
-            );
         }
     }
 }

@@ -75,13 +75,12 @@ impl Hnsw {
         if self.links.try_push(to, level, node) {
             return;
         }
-        store.load_query(to, scratch);
         let mut cands: Vec<Candidate> = self
             .links
             .neighbors(to, level)
             .iter()
             .map(|&n| Candidate {
-                d: store.distance(scratch, n),
+                d: store.node_distance(to, n, scratch),
                 id: n,
             })
             .collect();
@@ -111,8 +110,10 @@ impl Hnsw {
             if kept.len() >= m {
                 break;
             }
-            store.load_query(c.id, scratch);
-            if kept.iter().all(|k| store.distance(scratch, k.id) >= c.d) {
+            if kept
+                .iter()
+                .all(|k| store.node_distance(c.id, k.id, scratch) >= c.d)
+            {
                 kept.push(*c);
             }
         }

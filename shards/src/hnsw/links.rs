@@ -59,6 +59,15 @@ impl Links {
         }
     }
 
+    /// Prefetch hint for `node`'s level-0 list.
+    #[inline]
+    pub fn prefetch(&self, node: u32, level: usize) {
+        if level == 0 {
+            let base = node as usize * (self.m0 + 1);
+            crate::distance::prefetch(&self.level0[base..]);
+        }
+    }
+
     pub fn set_neighbors(&mut self, node: u32, level: usize, list: &[u32]) {
         assert!(list.len() <= self.cap(level));
         if level == 0 {

@@ -19,6 +19,9 @@ pub use candidate::Candidate;
 use crate::vectors::{Query, VectorStore};
 use links::Links;
 
+/// Candidates rescored with full precision per requested result (int8).
+pub const RESCORE_FACTOR: usize = 4;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HnswParams {
     /// Max links per node on levels above 0 (level 0 keeps `2 * m`).
@@ -90,14 +93,14 @@ impl Hnsw {
     }
 
     /// k nearest accepted nodes to `q`, best first, searched with
-    /// `ef = max(ef, k)`. Rescored with full precision when the store keeps it.
+    /// `ef = max(ef, k)`; `accept` None accepts every node. Rescored with full precision when the store keeps it.
     pub fn search(
         &self,
         store: &VectorStore,
         q: &Query,
         k: usize,
         ef: usize,
-        accept: &dyn Fn(u32) -> bool,
+        accept: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<Candidate> {
         let Some(entry) = self.entry else {
             return Vec::new();
@@ -107,8 +110,12 @@ impl Hnsw {
         }
         let ef = ef.max(k);
         let ep = self.descend(store, q, entry, 1);
-        let mut found = self.search_layer(store, q, &[ep], ef, 0, Some(accept));
+        let mut found = self.search_layer(store, q, &[ep], ef, 0, accept);
         if store.rescores() {
+            // Quantized order is close to exact: rescoring the best RESCORE_FACTOR * k
+            // recovers full-precision recall without reading every candidate's
+            // full-precision row.
+            found.truncate((RESCORE_FACTOR * k).max(k));
             for c in &mut found {
                 c.d = store.exact_distance(q, c.id);
             }

@@ -77,6 +77,9 @@ impl Hnsw {
                 if best.len() >= ef && best.peek().is_some_and(|w| c.d > w.d) {
                     break;
                 }
+                if let Some(Reverse(next)) = todo.peek() {
+                    self.links.prefetch(next.id, level);
+                }
                 fresh.clear();
                 for &n in self.links.neighbors(c.id, level) {
                     if visited.insert(n) {

@@ -172,7 +172,7 @@ mod tests {
                     let got = index.score(node, &query, &index) as f64;
                     prop_assert!((got - want).abs() < 1e-4, "node {} {} vs {}", node, got, want);
                 }
-                let allows = |n: u32| bitmap.as_ref().map_or(true, |b| b.contains(n));
+                let allows = |n: u32| match &bitmap { Some(b) => b.contains(n), None => true };
                 let mut want: Vec<(u32, f64)> =
                     naive.iter().map(|(&n, &s)| (n, s)).filter(|h| h.1 > 0.0 && allows(h.0)).collect();
                 want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
