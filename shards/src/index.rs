@@ -12,6 +12,7 @@ use crate::filter::{self, Expr};
 use crate::hnsw::{Candidate, Hnsw, HnswParams};
 use crate::limits::{
     DIM_MAX, EF_CONSTRUCTION_MAX, ID_BYTES_MAX, INDEX_NAME_BYTES_MAX, METADATA_BYTES_MAX, M_MAX,
+    NODES_PER_PART_MAX,
 };
 use crate::metadata::MetadataIndex;
 use crate::metric::{Metric, Precision};
@@ -239,7 +240,7 @@ impl Index {
                         && self
                             .store
                             .as_ref()
-                            .is_some_and(|s| s.vector(old) == s.canonical(vector))
+                            .is_some_and(|s| s.stores_same(old, vector))
                 };
                 if same {
                     self.set_metadata(old, metadata);
@@ -247,6 +248,13 @@ impl Index {
                 }
                 self.remove_node(old);
             }
+        }
+        if self.ids.len() >= NODES_PER_PART_MAX {
+            return Err(ShardError::too_large(
+                "nodes in one index part",
+                self.ids.len() + 1,
+                NODES_PER_PART_MAX,
+            ));
         }
         let node = self.ids.len() as u32;
         if !entity && self.store.is_none() {

@@ -45,3 +45,6 @@ const _: () = assert!(
     DIM_MAX * 254 * 254 <= u32::MAX as usize,
     "int8 l2 must fit u32"
 );
+/// Most node slots (live, deleted and entities) in one index part on one shard; graph
+/// searches use bit 31 of a node id as a flag.
+pub const NODES_PER_PART_MAX: usize = (1 << 31) - 1;

@@ -191,6 +191,20 @@ impl VectorStore {
         }
     }
 
+    /// Whether storing `v` would give exactly row `node` (so an upsert with the same
+    /// vector can keep its node).
+    pub fn stores_same(&self, node: u32, v: &[f32]) -> bool {
+        let c = self.canonical(v);
+        let r = node as usize * self.dim..(node as usize + 1) * self.dim;
+        match self.precision {
+            Precision::Float16 => c
+                .iter()
+                .zip(&self.f16s[r])
+                .all(|(a, b)| f16::from_f32(*a) == *b),
+            Precision::Float32 | Precision::Int8 => self.f32s[r] == c[..],
+        }
+    }
+
     /// Full-precision copy of a stored vector (as stored: normalized for cosine).
     pub fn vector(&self, node: u32) -> Vec<f32> {
         let mut q = Query::default();

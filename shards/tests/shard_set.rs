@@ -234,3 +234,31 @@ fn kv_routes_by_key() {
     assert!(s.kv_delete("k5"));
     assert_eq!(s.kv_get("k5"), None);
 }
+
+#[test]
+fn metadata_only_upsert_keeps_the_node_in_every_precision() {
+    use kektordb_shards::Precision;
+    for precision in [Precision::Float32, Precision::Float16, Precision::Int8] {
+        let mut s = ShardSet::new(1);
+        let mut cfg = IndexConfig::new("docs");
+        cfg.precision = precision;
+        s.create_index(cfg).unwrap();
+        let v = [0.123_456_7, -3.3, 7.77];
+        s.upsert("docs", item("a", &v, json!({"n": 1}))).unwrap();
+        s.upsert("docs", item("a", &v, json!({"n": 2}))).unwrap();
+        let info = s.info("docs").unwrap();
+        assert_eq!(
+            info.memory.rows, 1,
+            "{precision:?}: same vector must not add a node"
+        );
+        assert_eq!(s.get("docs", "a").unwrap().unwrap().metadata["n"], 2);
+        s.upsert("docs", item("a", &[1.0, 2.0, 3.0], json!({"n": 3})))
+            .unwrap();
+        assert_eq!(
+            s.info("docs").unwrap().memory.rows,
+            2,
+            "{precision:?}: a new vector gets a new node"
+        );
+        assert_eq!(s.info("docs").unwrap().len, 1);
+    }
+}

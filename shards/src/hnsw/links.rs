@@ -38,6 +38,7 @@ impl Links {
 
     pub fn push_node(&mut self, level: usize) {
         let node = self.levels.len() as u32;
+        assert!(node < 1 << 31, "node ids use bit 31 as a search flag");
         self.levels.push(level as u8);
         self.level0.resize(self.level0.len() + self.m0 + 1, 0);
         if level > 0 {
