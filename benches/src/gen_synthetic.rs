@@ -16,24 +16,7 @@ use std::path::PathBuf;
 
 use kektordb_io::{write_fvecs, write_ivecs, Rows};
 use kektordb_shards::distance::{kernels, normalize};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f32 {
-        let (u, v) = (self.uniform(), self.uniform());
-        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-    }
-}
+use kektordb_shards::rng::SplitMix64 as Rng;
 
 const LATENT: usize = 32;
 const CENTRES: usize = 2_000;
@@ -69,8 +52,8 @@ fn main() {
     let centres: Vec<f32> = (0..CENTRES * LATENT).map(|_| rng.normal()).collect();
     let point = |rng: &mut Rng| {
         // Zipf-like popularity: centre index ~ CENTRES * u^3.
-        let c = ((rng.uniform().powi(3)) * CENTRES as f64) as usize;
-        let spread = 0.6 + rng.uniform() as f32;
+        let c = ((rng.unit().powi(3)) * CENTRES as f64) as usize;
+        let spread = 0.6 + rng.unit() as f32;
         let z: Vec<f32> = (0..LATENT)
             .map(|j| centres[c * LATENT + j] + spread * rng.normal())
             .collect();

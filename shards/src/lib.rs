@@ -17,6 +17,7 @@ pub mod merge;
 pub mod metadata;
 pub mod metric;
 pub mod quant;
+pub mod rng;
 pub mod search;
 pub mod shard;
 pub mod shard_set;

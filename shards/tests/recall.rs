@@ -4,27 +4,10 @@
 //! states its minimum.
 
 use kektordb_shards::index::IndexConfig;
+use kektordb_shards::rng::SplitMix64 as Rng;
 use kektordb_shards::shard_set::NewItem;
 use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
 use serde_json::{json, Map, Value};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f32 {
-        ((self.next() >> 40) as f32 + 0.5) / (1u64 << 24) as f32
-    }
-    fn normal(&mut self) -> f32 {
-        let (u, v) = (self.unit(), self.unit());
-        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
-    }
-}
 
 fn dataset(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut rng = Rng(seed);
@@ -33,7 +16,7 @@ fn dataset(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
     let centres: Vec<f32> = (0..50 * latent).map(|_| rng.normal()).collect();
     (0..n)
         .map(|_| {
-            let c = (rng.unit().powi(2) * 50.0) as usize % 50;
+            let c = (rng.unit().powi(2) as f32 * 50.0) as usize % 50;
             let z: Vec<f32> = (0..latent)
                 .map(|j| centres[c * latent + j] + rng.normal())
                 .collect();

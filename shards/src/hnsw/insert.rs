@@ -10,13 +10,7 @@ use crate::vectors::{Query, VectorStore};
 
 impl Hnsw {
     fn draw_level(&mut self) -> usize {
-        // splitmix64: reproducible from the seed.
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        let u = ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let u = self.rng.unit();
         ((-u.ln() * self.level_mult) as usize).min(HNSW_LEVEL_MAX - 1)
     }
 

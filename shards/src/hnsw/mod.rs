@@ -16,6 +16,7 @@ mod visited;
 
 pub use candidate::Candidate;
 
+use crate::rng::SplitMix64;
 use crate::vectors::{Query, VectorStore};
 use links::Links;
 
@@ -46,7 +47,7 @@ pub struct Hnsw {
     links: Links,
     entry: Option<u32>,
     max_level: usize,
-    rng: u64,
+    rng: SplitMix64,
     level_mult: f64,
 }
 
@@ -58,7 +59,7 @@ impl Hnsw {
             links: Links::new(m, 2 * m),
             entry: None,
             max_level: 0,
-            rng: params.seed,
+            rng: SplitMix64(params.seed),
             level_mult: 1.0 / (m as f64).ln(),
         }
     }
