@@ -181,6 +181,9 @@ pub struct Index {
     /// Live (not deleted) nodes, entities included.
     live: RoaringBitmap,
     entities: RoaringBitmap,
+    /// Live nodes that vector search may return (live minus entities), kept so
+    /// filtered queries do not rebuild it.
+    searchable: RoaringBitmap,
     metadata: Vec<Option<Map<String, Value>>>,
     meta_index: MetadataIndex,
     text: Option<Bm25Index>,
@@ -203,6 +206,7 @@ impl Index {
             by_id: HashMap::new(),
             live: RoaringBitmap::new(),
             entities: RoaringBitmap::new(),
+            searchable: RoaringBitmap::new(),
             metadata: Vec::new(),
             meta_index: MetadataIndex::new(),
         })
@@ -282,6 +286,9 @@ impl Index {
         self.ids.push(id.into());
         self.by_id.insert(id.into(), node);
         self.live.insert(node);
+        if !entity {
+            self.searchable.insert(node);
+        }
         self.metadata.push(None);
         self.set_metadata(node, metadata);
         Ok(())
@@ -301,6 +308,7 @@ impl Index {
     fn remove_node(&mut self, node: u32) {
         self.live.remove(node);
         self.entities.remove(node);
+        self.searchable.remove(node);
         if let Some(old) = self.metadata[node as usize].take() {
             self.meta_index.remove(node, &old);
         }
@@ -359,14 +367,9 @@ impl Index {
         q: &PartQuery,
         stats: Option<&dyn CorpusStats>,
     ) -> Result<Vec<PartHit>> {
-        let allowed = match q.filter {
-            Some(expr) => {
-                let mut universe = self.live.clone();
-                universe -= &self.entities;
-                Some(filter::evaluate(expr, &self.meta_index, &universe))
-            }
-            None => None,
-        };
+        let allowed = q
+            .filter
+            .map(|expr| filter::evaluate(expr, &self.meta_index, &self.searchable));
         let text_side = match (q.terms, &self.text) {
             (Some(_), None) => {
                 return Err(ShardError::TextSearchDisabled {
@@ -461,16 +464,12 @@ impl Index {
                 .hnsw
                 .search(store, q, k, ef, Some(&|id| set.contains(id))),
             // Every node searchable: no per-node check on the hot path.
-            None if self.entities.is_empty() && self.live.len() as usize == self.ids.len() => {
+            None if self.searchable.len() as usize == self.ids.len() => {
                 self.hnsw.search(store, q, k, ef, None)
             }
-            None => self.hnsw.search(
-                store,
-                q,
-                k,
-                ef,
-                Some(&|id| self.live.contains(id) && !self.entities.contains(id)),
-            ),
+            None => self
+                .hnsw
+                .search(store, q, k, ef, Some(&|id| self.searchable.contains(id))),
         }
     }
 
