@@ -60,7 +60,7 @@ impl Hnsw {
     ) -> Vec<Candidate> {
         match accept {
             None => self.search_pool(store, q, entries, ef, level),
-            Some(_) => self.search_heaps(store, q, entries, ef, level, accept),
+            Some(ok) => self.search_heaps(store, q, entries, ef, level, ok),
         }
     }
 
@@ -134,6 +134,8 @@ impl Hnsw {
         })
     }
 
+    /// The filtered search: candidates in a min-heap (every node is traversed), results
+    /// in a max-heap of at most `ef` nodes that `ok` accepts.
     fn search_heaps(
         &self,
         store: &VectorStore,
@@ -141,14 +143,13 @@ impl Hnsw {
         entries: &[Candidate],
         ef: usize,
         level: usize,
-        accept: Option<&dyn Fn(u32) -> bool>,
+        ok: &dyn Fn(u32) -> bool,
     ) -> Vec<Candidate> {
         VISITED.with(|v| {
             let mut visited = v.borrow_mut();
             visited.reset(self.links.len());
             let mut todo: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(ef * 2);
             let mut best: BinaryHeap<Candidate> = BinaryHeap::with_capacity(ef + 1);
-            let ok = |id: u32| accept.is_none_or(|f| f(id));
             for &e in entries {
                 if visited.insert(e.id) {
                     todo.push(Reverse(e));
