@@ -1,7 +1,7 @@
 //! One index's part on one shard: ids, vectors, HNSW graph, metadata index and BM25
 //! postings for the items whose id hashes to this shard.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
@@ -139,9 +139,7 @@ pub fn check_item(
         }
     }
     if !metadata.is_empty() {
-        let bytes = serde_json::to_vec(metadata)
-            .map(|b| b.len())
-            .unwrap_or(usize::MAX);
+        let bytes = json_len(metadata);
         if bytes > METADATA_BYTES_MAX {
             return Err(ShardError::too_large(
                 "metadata bytes",
@@ -151,6 +149,25 @@ pub fn check_item(
         }
     }
     Ok(())
+}
+
+/// Length of a value's JSON encoding, counted without building the string.
+fn json_len(v: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    match serde_json::to_writer(&mut c, v) {
+        Ok(()) => c.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// A stored item as returned by `get`.
@@ -384,8 +401,6 @@ impl Index {
         } else {
             q.k
         };
-        let mut hits: Vec<PartHit> = Vec::new();
-        let mut seen: HashMap<u32, usize> = HashMap::new();
         let query = match (q.vector, &self.store) {
             (Some(v), Some(store)) if !is_entity_vector(v) => {
                 if v.len() != store.dim() {
@@ -398,35 +413,37 @@ impl Index {
             }
             _ => None,
         };
-        if let Some((prepared, store)) = &query {
-            for c in self.vector_search(store, prepared, want, q.ef, allowed.as_ref()) {
-                seen.insert(c.id, hits.len());
-                hits.push(PartHit {
-                    id: self.ids[c.id as usize].to_string(),
-                    distance: c.d,
-                    text_score: 0.0,
-                });
+        let hit = |node: u32, distance: f32, text_score: f32| PartHit {
+            id: self.ids[node as usize].to_string(),
+            distance,
+            text_score,
+        };
+        let nearest = match &query {
+            Some((prepared, store)) => {
+                self.vector_search(store, prepared, want, q.ef, allowed.as_ref())
             }
+            None => Vec::new(),
+        };
+        let Some((terms, text)) = text_side else {
+            return Ok(nearest.into_iter().map(|c| hit(c.id, c.d, 0.0)).collect());
+        };
+        // Hybrid / text: the union of both sides, each member scored by both.
+        let stats: &dyn CorpusStats = stats.unwrap_or(text);
+        let mut hits: Vec<PartHit> = Vec::with_capacity(2 * want);
+        let mut seen: HashSet<u32> = HashSet::with_capacity(2 * want);
+        for c in nearest {
+            seen.insert(c.id);
+            hits.push(hit(c.id, c.d, text.score(c.id, terms, stats)));
         }
-        if let Some((terms, text)) = text_side {
-            let stats: &dyn CorpusStats = stats.unwrap_or(text);
-            for (node, _) in text.search(terms, stats, want, allowed.as_ref()) {
-                if !seen.contains_key(&node) && !self.entities.contains(node) {
-                    let distance = match &query {
-                        Some((p, store)) => store.exact_distance(p, node),
-                        None => f32::INFINITY,
-                    };
-                    seen.insert(node, hits.len());
-                    hits.push(PartHit {
-                        id: self.ids[node as usize].to_string(),
-                        distance,
-                        text_score: 0.0,
-                    });
-                }
+        for (node, score) in text.search(terms, stats, want, allowed.as_ref()) {
+            if !self.searchable.contains(node) || !seen.insert(node) {
+                continue;
             }
-            for (node, i) in seen {
-                hits[i].text_score = text.score(node, terms, stats);
-            }
+            let distance = match &query {
+                Some((p, store)) => store.exact_distance(p, node),
+                None => f32::INFINITY,
+            };
+            hits.push(hit(node, distance, score));
         }
         Ok(hits)
     }
@@ -490,6 +507,18 @@ impl Index {
             text_bytes: self.text.as_ref().map_or(0, Bm25Index::memory_bytes),
             rows,
         }
+    }
+}
+
+impl std::ops::AddAssign for IndexMemory {
+    fn add_assign(&mut self, o: IndexMemory) {
+        self.vectors_bytes += o.vectors_bytes;
+        self.rescore_bytes += o.rescore_bytes;
+        self.graph_bytes += o.graph_bytes;
+        self.ids_bytes += o.ids_bytes;
+        self.metadata_bytes += o.metadata_bytes;
+        self.text_bytes += o.text_bytes;
+        self.rows += o.rows;
     }
 }
 

@@ -66,14 +66,18 @@ impl SearchRequest {
                 ));
             }
         }
-        let has_text = self.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-        if self.vector.is_none() && !has_text {
+        if self.vector.is_none() && !self.has_text() {
             return Err(ShardError::invalid(
                 "search",
                 "needs query_vector or query_text",
             ));
         }
         Ok(())
+    }
+
+    /// Whether the request carries query text (blank text counts as none).
+    pub fn has_text(&self) -> bool {
+        self.text.as_deref().is_some_and(|t| !t.trim().is_empty())
     }
 
     /// Effective ef: `max(ef_search, k)`.
@@ -83,8 +87,7 @@ impl SearchRequest {
 
     /// The vector weight actually used: 1 without text, 0 without a vector.
     pub fn effective_alpha(&self) -> f32 {
-        let has_text = self.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-        match (self.vector.is_some(), has_text) {
+        match (self.vector.is_some(), self.has_text()) {
             (true, false) => 1.0,
             (false, _) => 0.0,
             (true, true) => self.alpha.unwrap_or(ALPHA_DEFAULT),

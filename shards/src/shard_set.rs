@@ -118,13 +118,7 @@ impl ShardSet {
             let ix = s.index(name)?;
             len += ix.len();
             let m = ix.memory();
-            mem.vectors_bytes += m.vectors_bytes;
-            mem.rescore_bytes += m.rescore_bytes;
-            mem.graph_bytes += m.graph_bytes;
-            mem.ids_bytes += m.ids_bytes;
-            mem.metadata_bytes += m.metadata_bytes;
-            mem.text_bytes += m.text_bytes;
-            mem.rows += m.rows;
+            mem += m;
             config.get_or_insert_with(|| ix.config().clone());
         }
         Ok(IndexInfo {
@@ -218,7 +212,7 @@ impl ShardSet {
         let text = req
             .text
             .as_deref()
-            .filter(|t| !t.trim().is_empty() && alpha < 1.0);
+            .filter(|_| req.has_text() && alpha < 1.0);
         let terms = match text {
             Some(t) => Some(self.shards[0].index(index)?.analyze(t)?),
             None => None,

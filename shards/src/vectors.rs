@@ -142,7 +142,6 @@ impl VectorStore {
             f: self.canonical(v),
             ..Query::default()
         };
-        q.node = None;
         if self.precision == Precision::Int8 {
             q.c = vec![0; self.dim];
             self.quant.quantize(&q.f, &mut q.c);

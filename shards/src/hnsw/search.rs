@@ -47,6 +47,26 @@ impl Hnsw {
         cur
     }
 
+    /// Collects `node`'s not-yet-visited neighbours on `level` into `fresh`, marking
+    /// them visited and prefetching their vectors before any distance is computed.
+    #[inline]
+    fn unvisited_neighbors(
+        &self,
+        store: &VectorStore,
+        visited: &mut Visited,
+        node: u32,
+        level: usize,
+        fresh: &mut Vec<u32>,
+    ) {
+        fresh.clear();
+        for &n in self.links.neighbors(node, level) {
+            if visited.insert(n) {
+                store.prefetch(n);
+                fresh.push(n);
+            }
+        }
+    }
+
     /// Best-first search of `level` from `entries`; returns up to `ef` accepted nodes
     /// sorted by distance (all nodes are accepted when `accept` is None).
     pub(super) fn search_layer(
@@ -96,13 +116,7 @@ impl Hnsw {
                 if let Some(next) = pool[cur + 1..].iter().find(|c| c.id & DONE == 0) {
                     self.links.prefetch(next.id, level);
                 }
-                fresh.clear();
-                for &n in self.links.neighbors(node, level) {
-                    if visited.insert(n) {
-                        store.prefetch(n);
-                        fresh.push(n);
-                    }
-                }
+                self.unvisited_neighbors(store, &mut visited, node, level, &mut fresh);
                 let mut lowest = pool.len();
                 for &n in &fresh {
                     let d = store.distance(q, n);
@@ -166,13 +180,7 @@ impl Hnsw {
                 if let Some(Reverse(next)) = todo.peek() {
                     self.links.prefetch(next.id, level);
                 }
-                fresh.clear();
-                for &n in self.links.neighbors(c.id, level) {
-                    if visited.insert(n) {
-                        store.prefetch(n);
-                        fresh.push(n);
-                    }
-                }
+                self.unvisited_neighbors(store, &mut visited, c.id, level, &mut fresh);
                 for &n in &fresh {
                     let d = store.distance(q, n);
                     let worst = best.peek().map_or(f32::INFINITY, |w| w.d);
