@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod metric;
 pub mod quant;
 pub mod rng;
+pub mod router;
 pub mod search;
 pub mod shard;
 pub mod shard_set;

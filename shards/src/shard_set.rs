@@ -2,34 +2,16 @@
 //! searches out, sums BM25 statistics so IDF is global, and merges top-k. This is the
 //! embeddable library API; the server runs the same [`Shard`]s on per-core executors.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
-use crate::error::{Result, ShardError};
-use crate::filter;
-use crate::index::{check_item, is_entity_vector, IndexConfig, IndexMemory, Item, PartQuery};
-use crate::limits::BATCH_MAX;
-use crate::merge::merge_top_k;
-use crate::search::{fuse, vector_hits, ByDistance, SearchHit, SearchRequest};
+use crate::error::Result;
+use crate::index::{IndexConfig, IndexMemory, Item};
+use crate::router::{split_by_shard, Catalog, SearchPlan};
+use crate::search::{SearchHit, SearchRequest};
 use crate::shard::Shard;
-use crate::text::{CorpusStats, StatsSnapshot};
+use crate::text::CorpusStats;
 
-/// Stable hash (FNV-1a, 64 bit) used for routing: the same id goes to the same
-/// shard in every process and version.
-pub fn route_hash(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// Shard that owns `key` among `shards`.
-pub fn shard_of(key: &str, shards: usize) -> usize {
-    (route_hash(key) % shards as u64) as usize
-}
+pub use crate::router::{route_hash, shard_of};
 
 /// One item of an add-batch.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,7 +32,7 @@ pub struct IndexInfo {
 
 pub struct ShardSet {
     shards: Vec<Shard>,
-    dims: HashMap<String, Option<usize>>,
+    catalog: Catalog,
 }
 
 impl ShardSet {
@@ -58,7 +40,7 @@ impl ShardSet {
         assert!(shards >= 1, "at least one shard");
         ShardSet {
             shards: (0..shards).map(|_| Shard::new()).collect(),
-            dims: HashMap::new(),
+            catalog: Catalog::default(),
         }
     }
 
@@ -71,23 +53,15 @@ impl ShardSet {
     }
 
     pub fn create_index(&mut self, config: IndexConfig) -> Result<()> {
-        let config = config.validated()?;
-        if self.dims.contains_key(&config.name) {
-            return Err(ShardError::IndexExists { name: config.name });
-        }
+        let config = self.catalog.create(config)?;
         for s in &mut self.shards {
             s.create_index(config.clone())?;
         }
-        self.dims.insert(config.name, None);
         Ok(())
     }
 
     pub fn drop_index(&mut self, name: &str) -> Result<()> {
-        if self.dims.remove(name).is_none() {
-            return Err(ShardError::IndexNotFound {
-                name: name.to_owned(),
-            });
-        }
+        self.catalog.drop_index(name)?;
         for s in &mut self.shards {
             s.drop_index(name);
         }
@@ -95,18 +69,11 @@ impl ShardSet {
     }
 
     fn dim(&self, name: &str) -> Result<Option<usize>> {
-        self.dims
-            .get(name)
-            .copied()
-            .ok_or_else(|| ShardError::IndexNotFound {
-                name: name.to_owned(),
-            })
+        Ok(self.catalog.get(name)?.dim)
     }
 
     pub fn index_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.dims.keys().cloned().collect();
-        v.sort();
-        v
+        self.catalog.names()
     }
 
     pub fn info(&self, name: &str) -> Result<IndexInfo> {
@@ -129,20 +96,9 @@ impl ShardSet {
         })
     }
 
-    /// Checks a batch as a whole (limits, one dimension) before anything is applied,
-    /// so a bad item rejects the batch instead of leaving half of it.
+    /// Checks a batch as a whole (see [`Catalog::check_batch`]).
     pub fn check_batch(&self, index: &str, items: &[NewItem]) -> Result<Option<usize>> {
-        if items.len() > BATCH_MAX {
-            return Err(ShardError::too_large("batch size", items.len(), BATCH_MAX));
-        }
-        let mut dim = self.dim(index)?;
-        for it in items {
-            check_item(dim, &it.id, &it.vector, &it.metadata)?;
-            if !is_entity_vector(&it.vector) {
-                dim = Some(it.vector.len());
-            }
-        }
-        Ok(dim)
+        self.catalog.check_batch(index, items)
     }
 
     pub fn upsert(&mut self, index: &str, item: NewItem) -> Result<()> {
@@ -152,7 +108,7 @@ impl ShardSet {
     /// Adds or updates a batch; all-or-nothing on validation errors.
     pub fn add_batch(&mut self, index: &str, items: Vec<NewItem>) -> Result<()> {
         let dim = self.check_batch(index, &items)?;
-        self.dims.insert(index.to_owned(), dim);
+        self.catalog.set_dim(index, dim)?;
         let n = self.shards.len();
         for it in items {
             let s = shard_of(&it.id, n);
@@ -164,19 +120,12 @@ impl ShardSet {
     /// Splits a batch by owning shard (for callers that apply parts in parallel,
     /// after [`ShardSet::check_batch`] and [`ShardSet::set_dim`]).
     pub fn split_batch(&self, items: Vec<NewItem>) -> Vec<Vec<NewItem>> {
-        let n = self.shards.len();
-        let mut parts: Vec<Vec<NewItem>> = (0..n).map(|_| Vec::new()).collect();
-        for it in items {
-            parts[shard_of(&it.id, n)].push(it);
-        }
-        parts
+        split_by_shard(items, self.shards.len())
     }
 
     /// Records an index's dimension (as returned by [`ShardSet::check_batch`]).
     pub fn set_dim(&mut self, index: &str, dim: Option<usize>) -> Result<()> {
-        self.dim(index)?;
-        self.dims.insert(index.to_owned(), dim);
-        Ok(())
+        self.catalog.set_dim(index, dim)
     }
 
     pub fn delete(&mut self, index: &str, id: &str) -> Result<bool> {
@@ -192,69 +141,24 @@ impl ShardSet {
 
     /// Vector, text, filtered and hybrid search over every shard.
     pub fn search(&self, index: &str, req: &SearchRequest) -> Result<Vec<SearchHit>> {
-        req.validate()?;
-        let dim = self.dim(index)?;
-        if let (Some(v), Some(d)) = (&req.vector, dim) {
-            if v.len() != d && !is_entity_vector(v) {
-                return Err(ShardError::WrongDimension {
-                    expected: d,
-                    got: v.len(),
-                });
-            }
-        }
-        let expr = req
-            .filter
-            .as_deref()
-            .filter(|f| !f.trim().is_empty())
-            .map(filter::parse)
-            .transpose()?;
-        let alpha = req.effective_alpha();
-        let text = req
-            .text
-            .as_deref()
-            .filter(|_| req.has_text() && alpha < 1.0);
-        let terms = match text {
-            Some(t) => Some(self.shards[0].index(index)?.analyze(t)?),
+        let plan = SearchPlan::new(self.catalog.get(index)?, req.clone())?;
+        let stats = match &plan.terms {
+            Some(terms) => Some(SearchPlan::merge_stats(
+                self.shards
+                    .iter()
+                    .map(|s| s.text_stats(index, terms))
+                    .collect::<Result<Vec<_>>>()?,
+            )),
             None => None,
         };
-        let stats = match &terms {
-            Some(terms) => {
-                let mut total = StatsSnapshot::default();
-                for s in &self.shards {
-                    if let Some(st) = s.text_stats(index, terms)? {
-                        total.merge(&st);
-                    }
-                }
-                Some(total)
-            }
-            None => None,
-        };
-        let q = PartQuery {
-            vector: req.vector.as_deref().filter(|_| alpha > 0.0),
-            k: req.k,
-            ef: req.ef(),
-            filter: expr.as_ref(),
-            terms: terms.as_deref(),
-        };
-        let metric = self.shards[0].index(index)?.config().metric;
+        let q = plan.part_query();
         let stats_ref = stats.as_ref().map(|s| s as &dyn CorpusStats);
-        let mut parts = Vec::with_capacity(self.shards.len());
-        for s in &self.shards {
-            parts.push(s.search_part(index, &q, stats_ref)?);
-        }
-        if terms.is_none() {
-            let lists = parts
-                .into_iter()
-                .map(|p| p.into_iter().map(ByDistance).collect())
-                .collect();
-            return Ok(vector_hits(metric, merge_top_k(lists, req.k)));
-        }
-        Ok(fuse(
-            metric,
-            alpha,
-            req.k,
-            parts.into_iter().flatten().collect(),
-        ))
+        let parts = self
+            .shards
+            .iter()
+            .map(|s| s.search_part(index, &q, stats_ref))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(plan.finish(parts))
     }
 
     pub fn kv_set(&mut self, key: &str, value: Vec<u8>) -> Result<()> {
