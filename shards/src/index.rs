@@ -366,16 +366,6 @@ impl Index {
         self.text.as_ref().map(|t| t.stats_for(terms))
     }
 
-    /// Analyzes query text with this index's analyzer.
-    pub fn analyze(&self, text: &str) -> Result<Vec<String>> {
-        match &self.text {
-            Some(t) => Ok(t.analyzer().analyze(text)),
-            None => Err(ShardError::TextSearchDisabled {
-                index: self.config.name.clone(),
-            }),
-        }
-    }
-
     /// This part's candidates. Vector-only: the `k` nearest, by distance. With
     /// terms: the union of the vector side's best `ef` and the text side's best `ef`,
     /// each with both scores filled in, for [`crate::search::fuse`].
