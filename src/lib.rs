@@ -6,6 +6,9 @@
 //! glommio runtime, HTTP API, persistence, proxy, RAG and MCP front ends are built on
 //! top of it by later work; until then the `kektordb` binary says so and exits.
 
+pub mod engine;
+
+pub use engine::{Engine, EngineError, Options};
 pub use kektordb_shards::index::{IndexConfig, Item};
 pub use kektordb_shards::shard_set::{IndexInfo, NewItem};
 pub use kektordb_shards::text::TextLanguage;

@@ -1,0 +1,19 @@
+//! Errors of the engine layer: the data plane's typed errors plus what can go wrong
+//! with executors and messages.
+
+use kektordb_shards::ShardError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    #[error("shard {shard} is overloaded, try again")]
+    Busy { shard: usize },
+    #[error("shard {shard} is not running")]
+    ShardDown { shard: usize },
+    #[error("could not start shard executors: {0}")]
+    Start(String),
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
