@@ -6,7 +6,9 @@
 //! glommio runtime, HTTP API, persistence, proxy, RAG and MCP front ends are built on
 //! top of it by later work; until then the `kektordb` binary says so and exits.
 
+pub mod config;
 pub mod engine;
+pub mod http;
 
 pub use engine::{Engine, EngineError, Options};
 pub use kektordb_shards::index::{IndexConfig, Item};

@@ -1,19 +1,56 @@
-//! The `kektordb` server binary. The HTTP server is not built yet: rather than start
-//! something that silently ignores requests, it explains what exists and exits with
-//! status 2.
+//! The `kektordb` server: parses flags and environment, starts one shard executor per
+//! core and the HTTP API on them, then serves until killed.
 
-const NOT_YET: &str = "kektordb: the HTTP server is not available yet.
-What exists today is the engine as a Rust library (crate `kektordb`, type `ShardSet`:
-indexes, add/add-batch/get/delete, vector, filtered, text and hybrid search, KV) and
-the ANN benchmark (see README.md, 'Benchmarks'). The server, persistence and the
-proxy/RAG/MCP front ends are the next pieces of work.";
+use kektordb::config::{self, Command, USAGE};
+use kektordb::{Engine, Options};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--version" || a == "-version") {
-        println!("kektordb {}", env!("CARGO_PKG_VERSION"));
-        return;
+    let cfg = match config::parse(&args, |k| std::env::var(k).ok()) {
+        Ok(Command::Run(cfg)) => cfg,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return;
+        }
+        Ok(Command::Version) => {
+            println!("kektordb {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Err(e) => {
+            eprintln!("kektordb: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let engine = match Engine::open(Options {
+        shards: cfg.shards,
+        pin: cfg.pin,
+    }) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("kektordb: {e}");
+            std::process::exit(1);
+        }
+    };
+    match kektordb::http::serve(
+        &engine,
+        &cfg.http_addr,
+        cfg.auth_token.clone(),
+        cfg.body_bytes_max,
+    ) {
+        Ok(addr) => {
+            eprintln!(
+                "kektordb {} listening on http://{addr} ({} shards{}); data is kept in memory only: persistence is not available yet",
+                env!("CARGO_PKG_VERSION"),
+                engine.shards(),
+                if cfg.auth_token.is_some() { ", bearer token required" } else { "" },
+            );
+        }
+        Err(e) => {
+            eprintln!("kektordb: {e}");
+            std::process::exit(1);
+        }
     }
-    eprintln!("{NOT_YET}");
-    std::process::exit(2);
+    loop {
+        std::thread::park();
+    }
 }

@@ -166,6 +166,16 @@ impl Engine {
         Ok(out)
     }
 
+    /// Runs `f` on `shard`'s executor thread, inside its glommio context (e.g. to
+    /// spawn the HTTP accept loop there).
+    pub fn on_executor<R: Send + 'static>(
+        &self,
+        shard: usize,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> impl Future<Output = Result<R>> {
+        self.ask(shard, move |_| f())
+    }
+
     pub async fn create_index(&self, config: IndexConfig) -> Result<()> {
         let rxs = {
             let mut cat = self.catalog_mut();

@@ -1,0 +1,230 @@
+//! Server configuration from flags and environment variables, as the spec names them
+//! (`-flag value`, `--flag value` and `-flag=value` are all accepted). Flags of
+//! features that do not exist yet are refused at start-up with a clear message rather
+//! than silently ignored.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("unknown flag '{0}' (see --help)")]
+    UnknownFlag(String),
+    #[error("flag '{0}' needs a value")]
+    MissingValue(String),
+    #[error("invalid value '{value}' for {flag}: {reason}")]
+    InvalidValue {
+        flag: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{0} is not available yet in this version of kektordb-rs")]
+    NotAvailable(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Address to bind, e.g. `0.0.0.0:9091`.
+    pub http_addr: String,
+    pub auth_token: Option<String>,
+    pub shards: usize,
+    pub pin: bool,
+    pub body_bytes_max: usize,
+    pub data_dir: String,
+}
+
+pub const USAGE: &str = "usage: kektordb [flags]
+  -http-addr ADDR         listen address (env KEKTOR_PORT), default :9091
+  -auth-token TOKEN       require 'Authorization: Bearer TOKEN' (env KEKTOR_TOKEN)
+  -shards N               shard executors, default one per CPU
+  -no-pin                 do not pin shard executors to CPUs
+  -body-bytes-max N       largest request body, default 536870912 (512 MiB)
+  -version                print the version
+Not available yet (refused if given): -aof-path/KEKTOR_DATA_DIR, -save,
+  -aof-rewrite-percentage, -mcp/KEKTOR_ENABLE_MCP, -enable-proxy/KEKTOR_ENABLE_PROXY,
+  -proxy-config, -vectorizers-config. Data is kept in memory only.";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Run(Config),
+    Help,
+    Version,
+}
+
+fn normalize_addr(v: &str) -> String {
+    if let Some(port) = v.strip_prefix(':') {
+        format!("0.0.0.0:{port}")
+    } else if v.chars().all(|c| c.is_ascii_digit()) {
+        format!("0.0.0.0:{v}")
+    } else {
+        v.to_owned()
+    }
+}
+
+fn truthy(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
+/// Parses arguments (without the program name) and the environment.
+pub fn parse(
+    args: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Command, ConfigError> {
+    let mut cfg = Config {
+        http_addr: normalize_addr(&env("KEKTOR_PORT").unwrap_or_else(|| ":9091".into())),
+        auth_token: env("KEKTOR_TOKEN").filter(|t| !t.is_empty()),
+        shards: std::thread::available_parallelism().map_or(1, |p| p.get()),
+        pin: true,
+        body_bytes_max: 512 << 20,
+        data_dir: "kektor_data".into(),
+    };
+    if env("KEKTOR_DATA_DIR").is_some() {
+        return Err(ConfigError::NotAvailable(
+            "persistence (KEKTOR_DATA_DIR)".into(),
+        ));
+    }
+    if env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)) {
+        return Err(ConfigError::NotAvailable(
+            "the MCP server (KEKTOR_ENABLE_MCP)".into(),
+        ));
+    }
+    if env("KEKTOR_ENABLE_PROXY").is_some_and(|v| truthy(&v)) {
+        return Err(ConfigError::NotAvailable(
+            "the AI proxy (KEKTOR_ENABLE_PROXY)".into(),
+        ));
+    }
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let trimmed = arg.trim_start_matches('-');
+        if trimmed.len() == arg.len() {
+            return Err(ConfigError::UnknownFlag(arg.clone()));
+        }
+        let (name, inline) = match trimmed.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_owned())),
+            None => (trimmed, None),
+        };
+        let mut value = |flag: &str| -> Result<String, ConfigError> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| ConfigError::MissingValue(flag.into())),
+            }
+        };
+        let number = |flag: &str, v: String| -> Result<usize, ConfigError> {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::InvalidValue {
+                    flag: flag.into(),
+                    value: v,
+                    reason: "expected a positive integer".into(),
+                })
+        };
+        match name {
+            "h" | "help" => return Ok(Command::Help),
+            "version" => return Ok(Command::Version),
+            "http-addr" => cfg.http_addr = normalize_addr(&value(name)?),
+            "auth-token" => cfg.auth_token = Some(value(name)?).filter(|t| !t.is_empty()),
+            "shards" => cfg.shards = number(name, value(name)?)?,
+            "no-pin" => cfg.pin = false,
+            "body-bytes-max" => cfg.body_bytes_max = number(name, value(name)?)?,
+            "aof-path" | "save" | "aof-rewrite-percentage" => {
+                return Err(ConfigError::NotAvailable(format!("persistence (-{name})")))
+            }
+            "mcp" => return Err(ConfigError::NotAvailable("the MCP server (-mcp)".into())),
+            "enable-proxy" | "proxy-config" => {
+                return Err(ConfigError::NotAvailable(format!("the AI proxy (-{name})")))
+            }
+            "vectorizers-config" => {
+                return Err(ConfigError::NotAvailable(
+                    "the RAG pipeline (-vectorizers-config)".into(),
+                ))
+            }
+            _ => return Err(ConfigError::UnknownFlag(arg.clone())),
+        }
+    }
+    Ok(Command::Run(cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Flag spellings, environment, defaults, and refusal of unbuilt features.
+    use super::*;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Command, ConfigError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse(&args, |k| {
+            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn spellings_and_env() {
+        let Command::Run(c) = run(&[], &[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.http_addr, "0.0.0.0:9091");
+        assert_eq!(c.auth_token, None);
+        let Command::Run(c) = run(
+            &["-http-addr", ":7000", "--auth-token=s3", "-shards", "3"],
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.http_addr.as_str(), c.auth_token.as_deref(), c.shards),
+            ("0.0.0.0:7000", Some("s3"), 3)
+        );
+        let Command::Run(c) = run(
+            &[],
+            &[("KEKTOR_PORT", "127.0.0.1:1234"), ("KEKTOR_TOKEN", "t")],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.http_addr.as_str(), c.auth_token.as_deref()),
+            ("127.0.0.1:1234", Some("t"))
+        );
+        assert_eq!(run(&["--help"], &[]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            run(&["-bogus"], &[]),
+            Err(ConfigError::UnknownFlag("-bogus".into()))
+        );
+        assert_eq!(
+            run(&["-shards"], &[]),
+            Err(ConfigError::MissingValue("shards".into()))
+        );
+        assert!(matches!(
+            run(&["-shards", "0"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        for f in [
+            "-mcp",
+            "-enable-proxy",
+            "-save=60 1000",
+            "-aof-path=x",
+            "-vectorizers-config=v.yaml",
+        ] {
+            assert!(
+                matches!(run(&[f], &[]), Err(ConfigError::NotAvailable(_))),
+                "{f}"
+            );
+        }
+        assert!(matches!(
+            run(&[], &[("KEKTOR_ENABLE_MCP", "true")]),
+            Err(ConfigError::NotAvailable(_))
+        ));
+    }
+}

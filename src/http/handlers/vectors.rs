@@ -1,0 +1,136 @@
+//! Vector data: add, add-batch, import, get, delete, search.
+
+use kektordb_shards::index::Item;
+use kektordb_shards::shard_set::NewItem;
+use kektordb_shards::{SearchHit, SearchRequest};
+use serde_json::{json, Value};
+
+use super::body;
+use crate::http::dto::{AddBatch, AddOne, DeleteVector, GetVectors, IndexOnly, Search, VectorItem};
+use crate::http::errors::ApiError;
+use crate::http::response::Response;
+use crate::http::server::State;
+
+fn new_item(v: VectorItem) -> NewItem {
+    NewItem {
+        id: v.id,
+        vector: v.vector.unwrap_or_default(),
+        metadata: v.metadata.unwrap_or_default(),
+    }
+}
+
+fn item_json(it: Item) -> Value {
+    json!({"id": it.id, "vector": it.vector, "metadata": it.metadata})
+}
+
+pub async fn add(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: AddOne = body(raw)?;
+    state
+        .engine
+        .add_batch(&b.index_name, vec![new_item(b.item)])
+        .await?;
+    Ok(Response::ok(json!({"status": "OK"})))
+}
+
+pub async fn add_batch(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: AddBatch = body(raw)?;
+    let items = b.vectors.into_iter().map(new_item).collect();
+    let n = state.engine.add_batch(&b.index_name, items).await?;
+    Ok(Response::ok(json!({"status": "OK", "vectors_added": n})))
+}
+
+/// Import: without persistence (not built yet) it is an add-batch; the answer says so.
+pub async fn import(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: AddBatch = body(raw)?;
+    let items = b.vectors.into_iter().map(new_item).collect();
+    let n = state.engine.add_batch(&b.index_name, items).await?;
+    Ok(Response::ok(json!({
+        "status": "OK",
+        "vectors_imported": n,
+        "message": "imported in memory (persistence is not available yet)",
+    })))
+}
+
+pub async fn import_commit(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: IndexOnly = body(raw)?;
+    let info = state.engine.info(&b.index_name).await?;
+    Ok(Response::ok(json!({
+        "status": "OK",
+        "vector_count": info.len,
+        "message": "imported items are searchable; nothing is written to disk (persistence is not available yet)",
+    })))
+}
+
+pub async fn get_many(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: GetVectors = body(raw)?;
+    if b.compress_context {
+        return Err(ApiError::NotAvailable("compress_context".into()));
+    }
+    let items = state.engine.get_many(&b.index_name, b.ids).await?;
+    Ok(Response::ok(Value::Array(
+        items.into_iter().map(item_json).collect(),
+    )))
+}
+
+pub async fn get_one(state: &State, index: &str, id: &str) -> Result<Response, ApiError> {
+    let mut items = state.engine.get_many(index, vec![id.to_owned()]).await?;
+    match items.pop() {
+        Some(it) => Ok(Response::ok(item_json(it))),
+        None => Err(ApiError::NotFound(format!(
+            "id '{id}' not found in index '{index}'"
+        ))),
+    }
+}
+
+pub async fn delete(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: DeleteVector = body(raw)?;
+    if state.engine.delete(&b.index_name, &b.id).await? {
+        Ok(Response::ok(json!({"status": "OK"})))
+    } else {
+        Err(ApiError::NotFound(format!(
+            "id '{}' not found in index '{}'",
+            b.id, b.index_name
+        )))
+    }
+}
+
+async fn run_search(state: &State, raw: &[u8]) -> Result<Vec<SearchHit>, ApiError> {
+    let b: Search = body(raw)?;
+    if b.include_relations.as_ref().is_some_and(|r| !r.is_empty()) || b.hydrate_relations {
+        return Err(ApiError::NotAvailable(
+            "include_relations / hydrate_relations (the graph layer)".into(),
+        ));
+    }
+    if b.graph_filter.as_ref().is_some_and(|g| !g.is_null()) {
+        return Err(ApiError::NotAvailable(
+            "graph_filter (the graph layer)".into(),
+        ));
+    }
+    if b.compress_context {
+        return Err(ApiError::NotAvailable("compress_context".into()));
+    }
+    let req = SearchRequest {
+        vector: b.query_vector,
+        k: b.k,
+        ef_search: b.ef_search.filter(|e| *e > 0),
+        filter: b.filter,
+        text: b.query_text,
+        alpha: b.alpha,
+    };
+    Ok(state.engine.search(&b.index_name, req).await?)
+}
+
+pub async fn search(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let hits = run_search(state, raw).await?;
+    let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
+    Ok(Response::ok(json!({ "results": ids })))
+}
+
+pub async fn search_with_scores(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let hits = run_search(state, raw).await?;
+    let results: Vec<Value> = hits
+        .into_iter()
+        .map(|h| json!({"id": h.id, "score": h.score, "distance": h.distance}))
+        .collect();
+    Ok(Response::ok(json!({ "results": results })))
+}

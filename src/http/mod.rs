@@ -1,0 +1,14 @@
+//! The HTTP API of the spec (KektorDB's routes and JSON), served on the shard
+//! executors: `request.rs` reads requests, `routes.rs` maps them to `handlers/`,
+//! `errors.rs` decides every status, `metrics.rs` keeps Prometheus figures.
+
+pub mod dto;
+pub mod errors;
+pub mod handlers;
+pub mod metrics;
+pub mod request;
+pub mod response;
+pub mod routes;
+pub mod server;
+
+pub use server::serve;
