@@ -1,0 +1,90 @@
+"""kektordb-client 0.6.2 (the upstream Python client) against our server: every
+client method whose route exists, and the errors it raises for bad input."""
+
+import os
+
+import pytest
+from kektordb_client import KektorDBClient
+from kektordb_client.client import APIError
+
+HOST, PORT = os.environ["KEKTOR_TEST_ADDR"].rsplit(":", 1)
+
+
+@pytest.fixture(scope="module")
+def db():
+    return KektorDBClient(host=HOST, port=int(PORT))
+
+
+def test_kv(db):
+    db.set("greeting", "hello")
+    assert db.get("greeting") == "hello"
+    db.set("greeting", b"bytes too")
+    assert db.get("greeting") == "bytes too"
+    db.delete("greeting")
+    with pytest.raises(APIError):
+        db.get("greeting")
+
+
+def test_index_lifecycle_and_search(db):
+    db.vcreate("docs", metric="cosine", precision="float32", m=16, ef_construction=100, text_language="english")
+    with pytest.raises(APIError, match="already exists"):
+        db.vcreate("docs")
+    db.vadd("docs", "a", [1.0, 0.0, 0.0], {"text": "rust vector database", "cat": "db", "year": 2024})
+    db.vadd("docs", "person:ann", None, {"kind": "person"})  # a zero-vector entity
+    res = db.vadd_batch(
+        "docs",
+        [
+            {"id": "b", "vector": [0.0, 1.0, 0.0], "metadata": {"text": "gardening in spring", "cat": "home", "year": 2020}},
+            {"id": "c", "vector": [0.7, 0.7, 0.0], "metadata": {"text": "databases for gardeners", "cat": "db", "year": 2022}},
+        ],
+    )
+    assert res["vectors_added"] == 2
+
+    assert db.vsearch("docs", [0.9, 0.1, 0.0], k=2) == ["a", "c"]
+    assert db.vsearch("docs", [0.9, 0.1, 0.0], k=3, filter_str="cat = 'db' AND year < 2023") == ["c"]
+    assert db.vsearch("docs", [0.0, 1.0, 0.0], k=3, ef_search=50)[0] == "b"
+    # Hybrid: pure text (alpha 0) ranks the text match first whatever the vector says.
+    assert db.vsearch("docs", [0.0, 1.0, 0.0], k=1, query_text="rust", alpha=0.0) == ["a"]
+    assert db.vsearch("docs", None, k=3, query_text="database")[0] in ("a", "c")
+    scored = db.vsearch_with_scores("docs", [1.0, 0.0, 0.0], k=2)
+    assert [r["id"] for r in scored] == ["a", "c"]
+    assert scored[0]["score"] > scored[1]["score"]
+
+    got = db.vget("docs", "a")
+    assert got["id"] == "a" and got["metadata"]["cat"] == "db"
+    assert sorted(x["id"] for x in db.vget_many("docs", ["a", "b", "zzz"])) == ["a", "b"]
+    assert db.vget("docs", "person:ann")["metadata"]["kind"] == "person"
+
+    db.vdelete("docs", "a")
+    with pytest.raises(APIError):
+        db.vget("docs", "a")
+    assert "a" not in db.vsearch("docs", [1.0, 0.0, 0.0], k=3)
+
+    listed = {i["name"]: i for i in db.list_indexes()}
+    assert listed["docs"]["metric"] == "cosine" and listed["docs"]["vector_count"] == 3
+    info = db.get_index_info("docs")
+    assert info["dimension"] == 3 and info["text_language"] == "english"
+
+    db.vimport("docs", [{"id": f"i{n}", "vector": [1.0, float(n), 0.5]} for n in range(25)], batch_size=10)
+    assert db.get_index_info("docs")["vector_count"] == 28
+
+    db.delete_index("docs")
+    with pytest.raises(APIError):
+        db.get_index_info("docs")
+
+
+def test_errors(db):
+    db.vcreate("e", metric="euclidean")
+    db.vadd("e", "x", [1.0, 2.0])
+    with pytest.raises(APIError, match="dimension"):
+        db.vadd("e", "y", [1.0, 2.0, 3.0])
+    with pytest.raises(APIError, match="not found"):
+        db.vsearch("missing", [1.0, 2.0], k=1)
+    with pytest.raises(APIError, match="k must be at most"):
+        db.vsearch("e", [1.0, 2.0], k=100000)
+    with pytest.raises(APIError, match="expected"):
+        db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
+    with pytest.raises(APIError, match="not available yet"):
+        db.vlink("e", "x", "y", "rel")
+    with pytest.raises(APIError, match="not available yet"):
+        db.vcompress("e", "int8")
