@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# HTTP benchmarks against the release server on this machine: trivial route with wrk
+# (if installed) and with http-load, then search over HTTP on the shared data with 64
+# connections, for 1 and 2 shards, next to the in-process `ann` figure at the same ef.
+# Prints JSON lines; the load generator shares the machine's cores with the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${DATA:-../shared/data}
+EF=${EF:-64}
+PORT=${PORT:-19190}
+cargo build --release -p kektordb --bin kektordb
+cargo build --release -p kektordb-benches
+for shards in 1 2; do
+  ./target/release/kektordb -http-addr 127.0.0.1:$PORT -shards "$shards" 2>/dev/null &
+  pid=$!
+  trap 'kill $pid 2>/dev/null' EXIT
+  sleep 0.5
+  echo "# shards=$shards trivial route"
+  if command -v wrk >/dev/null; then wrk -t1 -c64 -d8s "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec|Latency"; fi
+  ./target/release/http-load --addr 127.0.0.1:$PORT --route healthz --connections 64 --seconds 5
+  if [ -f "$D/base.fvecs" ]; then
+    echo "# shards=$shards search over HTTP (64 connections, ef $EF)"
+    ./target/release/http-load --addr 127.0.0.1:$PORT --route search --base "$D/base.fvecs" \
+      --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" --ef "$EF" --connections 64 --seconds 10
+    echo "# shards=$shards in-process (ann, $shards threads)"
+    ./target/release/ann --base "$D/base.fvecs" --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" \
+      --ef "$EF" --shards "$shards" --threads "$shards"
+  else
+    echo "# search skipped: $D/base.fvecs is absent"
+  fi
+  kill $pid; wait $pid 2>/dev/null || true
+  trap - EXIT
+done

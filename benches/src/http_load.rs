@@ -1,0 +1,240 @@
+//! HTTP load generator for a running kektordb: keep-alive connections on plain
+//! threads, latency in an hdrhistogram, one JSON line per run.
+//!
+//! ```text
+//! # trivial route
+//! http-load --addr 127.0.0.1:9091 --route healthz --connections 64 --seconds 10
+//! # search: loads the base with add-batch (unless --no-load), then searches
+//! http-load --addr 127.0.0.1:9091 --route search --base B.fvecs --queries Q.fvecs \
+//!   --gt GT.ivecs --k 10 --ef 64 --connections 64 --seconds 10
+//! ```
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use kektordb_io::{read_fvecs, read_ivecs};
+
+struct Args {
+    addr: String,
+    route: String,
+    connections: usize,
+    seconds: u64,
+    base: Option<PathBuf>,
+    queries: Option<PathBuf>,
+    gt: Option<PathBuf>,
+    k: usize,
+    ef: usize,
+    load: bool,
+    precision: String,
+}
+
+fn parse() -> Args {
+    let mut a = Args {
+        addr: "127.0.0.1:9091".into(),
+        route: "healthz".into(),
+        connections: 64,
+        seconds: 10,
+        base: None,
+        queries: None,
+        gt: None,
+        k: 10,
+        ef: 64,
+        load: true,
+        precision: "float32".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(f) = it.next() {
+        if f == "--no-load" {
+            a.load = false;
+            continue;
+        }
+        let v = it.next().unwrap_or_else(|| panic!("{f} needs a value"));
+        match f.as_str() {
+            "--addr" => a.addr = v,
+            "--route" => a.route = v,
+            "--connections" => a.connections = v.parse().expect("number"),
+            "--seconds" => a.seconds = v.parse().expect("number"),
+            "--base" => a.base = Some(v.into()),
+            "--queries" => a.queries = Some(v.into()),
+            "--gt" => a.gt = Some(v.into()),
+            "--k" => a.k = v.parse().expect("number"),
+            "--ef" => a.ef = v.parse().expect("number"),
+            "--precision" => a.precision = v,
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+/// Sends one request on a keep-alive connection and reads the whole response.
+fn request(
+    s: &mut TcpStream,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    buf: &mut Vec<u8>,
+) -> (u16, Vec<u8>) {
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    s.write_all(body).expect("write");
+    buf.clear();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let n = s.read(&mut chunk).expect("read");
+        assert!(n > 0, "server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).expect("utf8 head");
+            let status: u16 = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .expect("status");
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().expect("len"))
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).expect("read");
+                assert!(n > 0, "server closed the connection");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return (status, buf[end + 4..end + 4 + len].to_vec());
+        }
+    }
+}
+
+fn main() {
+    let a = parse();
+    let mut bodies: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut truth: Vec<Vec<i32>> = Vec::new();
+    let (method, path) = match a.route.as_str() {
+        "healthz" => ("GET", "/healthz"),
+        "search" => ("POST", "/vector/actions/search"),
+        other => panic!("unknown route {other} (healthz, search)"),
+    };
+    if a.route == "search" {
+        let base = read_fvecs(a.base.as_ref().expect("--base")).expect("base");
+        let queries = read_fvecs(a.queries.as_ref().expect("--queries")).expect("queries");
+        let gt = read_ivecs(a.gt.as_ref().expect("--gt")).expect("gt");
+        if a.load {
+            let mut s = TcpStream::connect(&a.addr).expect("connect");
+            let mut buf = Vec::new();
+            let create = serde_json::json!({"index_name": "bench", "metric": "cosine", "precision": a.precision});
+            request(
+                &mut s,
+                "POST",
+                "/vector/actions/create",
+                create.to_string().as_bytes(),
+                &mut buf,
+            );
+            let t = Instant::now();
+            for start in (0..base.len()).step_by(5_000) {
+                let vectors: Vec<serde_json::Value> = (start..(start + 5_000).min(base.len()))
+                    .map(|i| serde_json::json!({"id": i.to_string(), "vector": base.row(i)}))
+                    .collect();
+                let body =
+                    serde_json::json!({"index_name": "bench", "vectors": vectors}).to_string();
+                let (st, b) = request(
+                    &mut s,
+                    "POST",
+                    "/vector/actions/add-batch",
+                    body.as_bytes(),
+                    &mut buf,
+                );
+                assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+            }
+            eprintln!(
+                "loaded {} vectors in {:.2}s",
+                base.len(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        bodies = (0..queries.len())
+            .map(|q| {
+                serde_json::json!({"index_name": "bench", "k": a.k, "ef_search": a.ef, "query_vector": queries.row(q)})
+                    .to_string()
+                    .into_bytes()
+            })
+            .collect();
+        truth = (0..queries.len())
+            .map(|q| gt.row(q)[..a.k].to_vec())
+            .collect();
+    }
+    let stop = AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let results: Vec<(Histogram<u64>, usize, usize, usize)> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..a.connections)
+            .map(|_| {
+                let (bodies, truth, stop, next, addr) = (&bodies, &truth, &stop, &next, &a.addr);
+                sc.spawn(move || {
+                    let mut s = TcpStream::connect(addr).expect("connect");
+                    s.set_nodelay(true).ok();
+                    let mut h = Histogram::<u64>::new(3).expect("hist");
+                    let (mut n, mut hits, mut judged) = (0usize, 0usize, 0usize);
+                    let mut buf = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed) % bodies.len();
+                        let t = Instant::now();
+                        let (st, body) = request(&mut s, method, path, &bodies[i], &mut buf);
+                        h.record(t.elapsed().as_nanos() as u64).ok();
+                        assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+                        n += 1;
+                        if !truth.is_empty() {
+                            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+                            let ids = v["results"].as_array().expect("results");
+                            hits += ids
+                                .iter()
+                                .filter(|id| {
+                                    id.as_str()
+                                        .and_then(|x| x.parse::<i32>().ok())
+                                        .is_some_and(|x| truth[i].contains(&x))
+                                })
+                                .count();
+                            judged += truth[i].len();
+                        }
+                    }
+                    (h, n, hits, judged)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(a.seconds));
+        stop.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let mut h = Histogram::<u64>::new(3).expect("hist");
+    let (mut n, mut hits, mut judged) = (0, 0, 0);
+    for (hh, nn, ht, j) in results {
+        h.add(hh).ok();
+        n += nn;
+        hits += ht;
+        judged += j;
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "route": a.route, "connections": a.connections, "seconds": secs,
+            "requests": n, "rps": (n as f64 / secs).round(),
+            "p50_us": h.value_at_quantile(0.5) as f64 / 1000.0,
+            "p99_us": h.value_at_quantile(0.99) as f64 / 1000.0,
+            "recall": if judged > 0 { serde_json::json!(hits as f64 / judged as f64) } else { serde_json::Value::Null },
+            "ef": if a.route == "search" { serde_json::json!(a.ef) } else { serde_json::Value::Null },
+        })
+    );
+}
