@@ -157,6 +157,28 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes at all: an answer or an error, never a panic or a hang.
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let (r, _) = read(&input, 64);
+            if let Ok(req) = r {
+                proptest::prop_assert!(req.body.len() <= 64);
+            }
+        }
+
+        /// Well-formed heads with random paths, headers and bodies parse back.
+        #[test]
+        fn well_formed_requests_parse(path in "/[a-z0-9/_-]{0,40}", body in "[ -~]{0,50}") {
+            let raw = format!("POST {path} HTTP/1.1\r\nX-A: b\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let (r, rest) = read(raw.as_bytes(), 64);
+            let req = r.unwrap();
+            proptest::prop_assert_eq!(req.path, path);
+            proptest::prop_assert_eq!(req.body, body.as_bytes());
+            proptest::prop_assert!(rest.is_empty());
+        }
+    }
+
     #[test]
     fn limits_and_errors() {
         let (r, _) = read(b"POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n", 10);
