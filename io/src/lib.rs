@@ -1,8 +1,10 @@
 //! Bytes-level mechanics of kektordb: file formats read and written without any
 //! knowledge of indexes or shards. Today: the standard ANN benchmark formats
-//! (`.fvecs`, `.ivecs`). The AOF record framing and snapshot files join here with the
-//! durability work.
+//! (`.fvecs`, `.ivecs`), the AOF record framing (`record`) and the storage the log is
+//! written to (`storage`: files, memory, and a fault-injecting storage for tests).
 
 pub mod ann_files;
+pub mod record;
+pub mod storage;
 
 pub use ann_files::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, AnnFileError, Rows};
