@@ -11,6 +11,7 @@ fn main() -> Result<(), kektordb::EngineError> {
     let engine = Engine::open(Options {
         shards: 2,
         pin: false,
+        ..Options::default()
     })?;
     let mut cfg = IndexConfig::new("docs");
     cfg.metric = Metric::Cosine;

@@ -3,6 +3,7 @@
 //! features that do not exist yet are refused at start-up with a clear message rather
 //! than silently ignored.
 
+use kektordb_shards::durable::FsyncPolicy;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq)]
@@ -29,7 +30,10 @@ pub struct Config {
     pub shards: usize,
     pub pin: bool,
     pub body_bytes_max: usize,
-    pub data_dir: String,
+    /// None: in memory only.
+    pub data_dir: Option<String>,
+    pub fsync: FsyncPolicy,
+    pub skip_corrupt: bool,
 }
 
 pub const USAGE: &str = "usage: kektordb [flags]
@@ -37,11 +41,16 @@ pub const USAGE: &str = "usage: kektordb [flags]
   -auth-token TOKEN       require 'Authorization: Bearer TOKEN' (env KEKTOR_TOKEN)
   -shards N               shard executors, default one per CPU
   -no-pin                 do not pin shard executors to CPUs
-  -body-bytes-max N       largest request body, default 536870912 (512 MiB)
+    -body-bytes-max N       largest request body, default 536870912 (512 MiB)
+  -aof-path DIR           data directory for the per-shard logs (env KEKTOR_DATA_DIR),
+                          default ./kektor_data
+  -in-memory              keep no logs: nothing survives a restart
+  -fsync POLICY           always (default: acknowledged = on disk), everysec, no
+  -skip-corrupt           start even if a log is corrupt in the middle (skips it)
   -version                print the version
-Not available yet (refused if given): -aof-path/KEKTOR_DATA_DIR, -save,
-  -aof-rewrite-percentage, -mcp/KEKTOR_ENABLE_MCP, -enable-proxy/KEKTOR_ENABLE_PROXY,
-  -proxy-config, -vectorizers-config. Data is kept in memory only.";
+Not available yet (refused if given): -save, -aof-rewrite-percentage (snapshots),
+  -mcp/KEKTOR_ENABLE_MCP, -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config,
+  -vectorizers-config.";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
@@ -76,13 +85,10 @@ pub fn parse(
         shards: std::thread::available_parallelism().map_or(1, |p| p.get()),
         pin: true,
         body_bytes_max: 512 << 20,
-        data_dir: "kektor_data".into(),
+        data_dir: Some(env("KEKTOR_DATA_DIR").unwrap_or_else(|| "kektor_data".into())),
+        fsync: FsyncPolicy::Always,
+        skip_corrupt: false,
     };
-    if env("KEKTOR_DATA_DIR").is_some() {
-        return Err(ConfigError::NotAvailable(
-            "persistence (KEKTOR_DATA_DIR)".into(),
-        ));
-    }
     if env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)) {
         return Err(ConfigError::NotAvailable(
             "the MCP server (KEKTOR_ENABLE_MCP)".into(),
@@ -130,8 +136,21 @@ pub fn parse(
             "shards" => cfg.shards = number(name, value(name)?)?,
             "no-pin" => cfg.pin = false,
             "body-bytes-max" => cfg.body_bytes_max = number(name, value(name)?)?,
-            "aof-path" | "save" | "aof-rewrite-percentage" => {
-                return Err(ConfigError::NotAvailable(format!("persistence (-{name})")))
+            "aof-path" => cfg.data_dir = Some(value(name)?),
+            "in-memory" => cfg.data_dir = None,
+            "skip-corrupt" => cfg.skip_corrupt = true,
+            "fsync" => {
+                let v = value(name)?;
+                cfg.fsync = FsyncPolicy::parse(&v).ok_or(ConfigError::InvalidValue {
+                    flag: name.into(),
+                    value: v,
+                    reason: "expected always, everysec or no".into(),
+                })?;
+            }
+            "save" | "aof-rewrite-percentage" => {
+                return Err(ConfigError::NotAvailable(format!(
+                    "snapshots and AOF rewrite (-{name})"
+                )))
             }
             "mcp" => return Err(ConfigError::NotAvailable("the MCP server (-mcp)".into())),
             "enable-proxy" | "proxy-config" => {
@@ -194,6 +213,21 @@ mod tests {
             ("127.0.0.1:1234", Some("t"))
         );
         assert_eq!(run(&["--help"], &[]).unwrap(), Command::Help);
+        let Command::Run(c) = run(&["-fsync", "everysec", "-aof-path", "/d"], &[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.fsync, c.data_dir.as_deref()),
+            (FsyncPolicy::EverySec, Some("/d"))
+        );
+        let Command::Run(c) = run(&["-in-memory"], &[("KEKTOR_DATA_DIR", "/x")]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.data_dir, None);
+        assert!(matches!(
+            run(&["-fsync", "sometimes"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
     }
 
     #[test]
@@ -214,7 +248,6 @@ mod tests {
             "-mcp",
             "-enable-proxy",
             "-save=60 1000",
-            "-aof-path=x",
             "-vectorizers-config=v.yaml",
         ] {
             assert!(

@@ -24,6 +24,9 @@ fn main() {
     let engine = match Engine::open(Options {
         shards: cfg.shards,
         pin: cfg.pin,
+        data_dir: cfg.data_dir.clone().map(Into::into),
+        fsync: cfg.fsync,
+        skip_corrupt: cfg.skip_corrupt,
     }) {
         Ok(e) => e,
         Err(e) => {
@@ -38,11 +41,27 @@ fn main() {
         cfg.body_bytes_max,
     ) {
         Ok(addr) => {
+            let storage = match &cfg.data_dir {
+                Some(dir) => {
+                    let records: usize = engine.recovery().iter().map(|r| r.records).sum();
+                    let torn: u64 = engine.recovery().iter().map(|r| r.truncated_bytes).sum();
+                    let skipped: usize = engine.recovery().iter().map(|r| r.skipped.len()).sum();
+                    format!(
+                        "data in {dir} (fsync {:?}; replayed {records} records, truncated {torn} torn bytes, skipped {skipped} corrupt regions)",
+                        cfg.fsync
+                    )
+                }
+                None => "in memory only: nothing survives a restart".to_owned(),
+            };
             eprintln!(
-                "kektordb {} listening on http://{addr} ({} shards{}); data is kept in memory only: persistence is not available yet",
+                "kektordb {} listening on http://{addr} ({} shards{}); {storage}",
                 env!("CARGO_PKG_VERSION"),
                 engine.shards(),
-                if cfg.auth_token.is_some() { ", bearer token required" } else { "" },
+                if cfg.auth_token.is_some() {
+                    ", bearer token required"
+                } else {
+                    ""
+                },
             );
         }
         Err(e) => {

@@ -43,6 +43,7 @@ fn engine_matches_shard_set() {
     let engine = Engine::open(Options {
         shards: 2,
         pin: false,
+        ..Options::default()
     })
     .unwrap();
     let mut reference = ShardSet::new(2);
@@ -109,6 +110,7 @@ fn errors_and_kv_and_concurrency() {
     let engine = Engine::open(Options {
         shards: 2,
         pin: false,
+        ..Options::default()
     })
     .unwrap();
     block_on(engine.create_index(config())).unwrap();

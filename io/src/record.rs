@@ -22,7 +22,10 @@ pub const RECORD_BYTES_MAX: usize = 1 << 30;
 
 /// Appends one framed record holding `payload` to `out`.
 pub fn encode(payload: &[u8], out: &mut Vec<u8>) {
-    assert!(payload.len() <= RECORD_BYTES_MAX, "record payload over the limit");
+    assert!(
+        payload.len() <= RECORD_BYTES_MAX,
+        "record payload over the limit"
+    );
     out.push(MAGIC);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
@@ -97,7 +100,8 @@ pub fn decode_all(bytes: &[u8]) -> Decoded<'_> {
                 off += used;
             }
             Err(error) => {
-                let next = (off + 1..bytes.len()).find(|&p| bytes[p] == MAGIC && decode_one(&bytes[p..]).is_ok());
+                let next = (off + 1..bytes.len())
+                    .find(|&p| bytes[p] == MAGIC && decode_one(&bytes[p..]).is_ok());
                 let tail = match next {
                     Some(_) => Tail::Corrupt {
                         offset: off as u64,
@@ -181,6 +185,11 @@ mod tests {
         let mut bytes = log(&payloads[..2]);
         let n = bytes.len();
         bytes[n - 1] ^= 0xFF;
-        assert_eq!(decode_all(&bytes).tail, Tail::Torn { offset: second as u64 });
+        assert_eq!(
+            decode_all(&bytes).tail,
+            Tail::Torn {
+                offset: second as u64
+            }
+        );
     }
 }

@@ -34,7 +34,11 @@ impl FileStorage {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let existed = path.exists();
-        let file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
         if !existed {
             File::open(dir)?.sync_all()?;
         }
@@ -155,14 +159,20 @@ impl CrashStorage {
 
 impl Storage for CrashStorage {
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.images.lock().expect("images").written.extend_from_slice(bytes);
+        self.images
+            .lock()
+            .expect("images")
+            .written
+            .extend_from_slice(bytes);
         Ok(())
     }
     fn sync(&mut self) -> std::io::Result<()> {
         let mut im = self.images.lock().expect("images");
         im.syncs += 1;
         match self.crash_at {
-            CrashAt::Fail(n) if im.syncs >= n => Err(std::io::Error::other("injected sync failure")),
+            CrashAt::Fail(n) if im.syncs >= n => {
+                Err(std::io::Error::other("injected sync failure"))
+            }
             CrashAt::Freeze(n) if im.syncs >= n => Ok(()),
             _ => {
                 im.durable = im.written.clone();

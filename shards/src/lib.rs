@@ -7,6 +7,7 @@
 //! runs the same shards on per-core executors.
 
 pub mod distance;
+pub mod durable;
 pub mod error;
 pub mod filter;
 pub mod hnsw;
@@ -16,6 +17,7 @@ pub mod limits;
 pub mod merge;
 pub mod metadata;
 pub mod metric;
+pub mod op;
 pub mod quant;
 pub mod rng;
 pub mod router;

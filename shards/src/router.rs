@@ -51,6 +51,16 @@ pub struct IndexEntry {
     pub analyzer: Option<Arc<Analyzer>>,
 }
 
+impl IndexEntry {
+    pub fn new(config: IndexConfig, dim: Option<usize>) -> IndexEntry {
+        IndexEntry {
+            analyzer: config.text_language.map(|l| Arc::new(Analyzer::new(l))),
+            config,
+            dim,
+        }
+    }
+}
+
 /// The indexes that exist and their dimensions.
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
@@ -64,15 +74,14 @@ impl Catalog {
         if self.indexes.contains_key(&config.name) {
             return Err(ShardError::IndexExists { name: config.name });
         }
-        self.indexes.insert(
-            config.name.clone(),
-            IndexEntry {
-                analyzer: config.text_language.map(|l| Arc::new(Analyzer::new(l))),
-                config: config.clone(),
-                dim: None,
-            },
-        );
+        self.indexes
+            .insert(config.name.clone(), IndexEntry::new(config.clone(), None));
         Ok(config)
+    }
+
+    /// Records an index that already exists (rebuilt from recovered shards).
+    pub fn restore(&mut self, entry: IndexEntry) {
+        self.indexes.insert(entry.config.name.clone(), entry);
     }
 
     pub fn drop_index(&mut self, name: &str) -> Result<()> {

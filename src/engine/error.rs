@@ -14,6 +14,12 @@ pub enum EngineError {
     ShardDown { shard: usize },
     #[error("could not start shard executors: {0}")]
     Start(String),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("recovering shard {shard}: {reason}")]
+    Recover { shard: usize, reason: String },
+    #[error("{0}")]
+    Manifest(String),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

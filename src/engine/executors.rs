@@ -1,20 +1,30 @@
 //! Shard executors: one glommio `LocalExecutor` (io_uring) per shard, pinned to a
-//! CPU, owning its `Shard`. Work arrives as owned jobs over a bounded channel and runs
-//! to completion on the shard's thread; replies go back over one-shot channels.
+//! CPU, owning its durable shard. Jobs arrive over a bounded channel. The loop takes
+//! every job already waiting (up to `GROUP_JOBS_MAX`), runs them, then commits the
+//! shard's log once — one write and one fsync for the whole group — and only then
+//! acknowledges the writes among them (group commit). Reads answer as they run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
-use kektordb_shards::Shard;
+use kektordb_io::storage::FileStorage;
+use kektordb_shards::durable::DurableShard;
 
 use super::error::{EngineError, Result};
 
-/// A unit of work for one shard.
-pub type Job = Box<dyn FnOnce(&mut Shard) + Send>;
+/// A shard with its log, as an executor owns it.
+pub type Ctx = DurableShard<FileStorage>;
+/// Sent the outcome of the commit that covers a write.
+pub type Ack = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+/// A unit of work: runs on the shard's thread; returns an `Ack` if it wrote.
+pub type Job = Box<dyn FnOnce(&mut Ctx) -> Option<Ack> + Send>;
 
 /// Jobs queued per shard before senders wait (backpressure).
 pub const MAILBOX_JOBS_MAX: usize = 4_096;
+/// Most jobs that share one commit.
+pub const GROUP_JOBS_MAX: usize = 1_024;
 
 /// Smallest io_uring buffer area glommio accepts.
 const IO_MEMORY_MIN_BYTES: usize = 512 * 1024;
@@ -36,14 +46,16 @@ pub struct Executors {
     pub handles: Vec<ExecutorJoinHandle<()>>,
 }
 
-/// Starts `n` shard executors. `pin` binds shard `i` to CPU `i % cpus`.
-pub fn start(n: usize, pin: bool) -> Result<Executors> {
+/// Starts one executor per shard. `pin` binds shard `i` to CPU `i % cpus`;
+/// `sync_every` adds a timer that syncs unsynced log bytes (fsync everysec).
+pub fn start(shards: Vec<Ctx>, pin: bool, sync_every: Option<Duration>) -> Result<Executors> {
+    let n = shards.len();
     let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
     let io_memory = io_memory_bytes(n);
     let mut mailboxes = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     let stop = Arc::new(AtomicBool::new(false));
-    for i in 0..n {
+    for (i, mut ctx) in shards.into_iter().enumerate() {
         let (tx, rx) = flume::bounded::<Job>(MAILBOX_JOBS_MAX);
         let placement = if pin {
             Placement::Fixed(i % cpus)
@@ -51,13 +63,40 @@ pub fn start(n: usize, pin: bool) -> Result<Executors> {
             Placement::Unbound
         };
         let stop_flag = stop.clone();
+        let ticker_tx = tx.downgrade();
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(io_memory)
             .spawn(move || async move {
-                let mut shard = Shard::new();
+                if let Some(every) = sync_every {
+                    glommio::spawn_local(async move {
+                        loop {
+                            glommio::timer::sleep(every).await;
+                            let Some(tx) = ticker_tx.upgrade() else { break };
+                            let job: Job = Box::new(|ctx| {
+                                let _ = ctx.sync_if_unsynced();
+                                None
+                            });
+                            if tx.send_async(job).await.is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .detach();
+                }
+                let mut acks: Vec<Ack> = Vec::new();
                 while let Ok(job) = rx.recv_async().await {
-                    job(&mut shard);
+                    acks.extend(job(&mut ctx));
+                    for _ in 1..GROUP_JOBS_MAX {
+                        match rx.try_recv() {
+                            Ok(job) => acks.extend(job(&mut ctx)),
+                            Err(_) => break,
+                        }
+                    }
+                    let outcome = ctx.commit().map_err(|e| e.to_string());
+                    for ack in acks.drain(..) {
+                        ack(outcome.clone());
+                    }
                     if stop_flag.load(Ordering::Acquire) {
                         break;
                     }

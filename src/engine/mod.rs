@@ -4,22 +4,34 @@
 //! thread or executor) validates against the catalog, sends owned jobs — one per shard
 //! per request, never one per item — and merges the answers.
 //!
+//! With a data directory every shard keeps an append-only log (`shard-N/aof.log`);
+//! a write is acknowledged only after the commit that covers it (see
+//! `executors.rs`), and `open` replays the logs.
+//!
 //! All methods are async; from plain threads use `futures_lite::future::block_on`.
 
 mod error;
 mod executors;
+mod manifest;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use kektordb_io::storage::FileStorage;
+use kektordb_shards::durable::{DurableShard, FsyncPolicy, RecoveryReport};
+use kektordb_shards::op::Op;
 
 use kektordb_shards::index::{IndexConfig, IndexMemory, Item};
-use kektordb_shards::router::{shard_of, split_by_shard, Catalog, SearchPlan};
+use kektordb_shards::router::{shard_of, split_by_shard, Catalog, IndexEntry, SearchPlan};
 use kektordb_shards::shard_set::{IndexInfo, NewItem};
 use kektordb_shards::text::{CorpusStats, StatsSnapshot};
 use kektordb_shards::{SearchHit, SearchRequest, Shard, ShardError};
 
 pub use error::{EngineError, Result};
-pub use executors::{io_memory_bytes, Job, MAILBOX_JOBS_MAX};
+pub use executors::{io_memory_bytes, Job, GROUP_JOBS_MAX, MAILBOX_JOBS_MAX};
+use executors::{Ack, Ctx};
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -27,6 +39,11 @@ pub struct Options {
     pub shards: usize,
     /// Pin shard `i` to CPU `i % cpus`.
     pub pin: bool,
+    /// Where the logs live; None keeps everything in memory only.
+    pub data_dir: Option<PathBuf>,
+    pub fsync: FsyncPolicy,
+    /// Start even if a log is corrupt in the middle, skipping the bad bytes.
+    pub skip_corrupt: bool,
 }
 
 impl Default for Options {
@@ -34,6 +51,9 @@ impl Default for Options {
         Options {
             shards: std::thread::available_parallelism().map_or(1, |p| p.get()),
             pin: true,
+            data_dir: None,
+            fsync: FsyncPolicy::Always,
+            skip_corrupt: false,
         }
     }
 }
@@ -43,9 +63,13 @@ struct Inner {
     catalog: RwLock<Catalog>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     handles: Mutex<Vec<glommio::ExecutorJoinHandle<()>>>,
+    recovery: Vec<RecoveryReport>,
 }
 
 /// A handle to the running engine; cheap to clone and share.
+/// Receives a write's result once the commit covering it is done.
+type Acked<R> = flume::Receiver<std::result::Result<R, String>>;
+
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -62,15 +86,46 @@ pub struct ShardStats {
 impl Engine {
     pub fn open(options: Options) -> Result<Engine> {
         let n = options.shards.max(1);
-        let ex = executors::start(n, options.pin)?;
+        let mut shards: Vec<Ctx> = Vec::with_capacity(n);
+        let mut recovery = Vec::with_capacity(n);
+        match &options.data_dir {
+            Some(dir) => {
+                manifest::check_or_create(dir, n)?;
+                for i in 0..n {
+                    let path = dir.join(format!("shard-{i}")).join("aof.log");
+                    let log = FileStorage::open(&path)
+                        .map_err(|e| EngineError::Storage(format!("{}: {e}", path.display())))?;
+                    let (ctx, report) =
+                        DurableShard::recover(log, options.fsync, options.skip_corrupt).map_err(
+                            |e| EngineError::Recover {
+                                shard: i,
+                                reason: e.to_string(),
+                            },
+                        )?;
+                    shards.push(ctx);
+                    recovery.push(report);
+                }
+            }
+            None => shards.extend((0..n).map(|_| DurableShard::in_memory())),
+        }
+        let catalog = rebuild_catalog(&shards);
+        let sync_every = (options.data_dir.is_some() && options.fsync == FsyncPolicy::EverySec)
+            .then_some(Duration::from_secs(1));
+        let ex = executors::start(shards, options.pin, sync_every)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 mailboxes: ex.mailboxes,
-                catalog: RwLock::new(Catalog::default()),
+                catalog: RwLock::new(catalog),
                 stop: ex.stop,
                 handles: Mutex::new(ex.handles),
+                recovery,
             }),
         })
+    }
+
+    /// What recovery found in each shard's log at `open`.
+    pub fn recovery(&self) -> &[RecoveryReport] {
+        &self.inner.recovery
     }
 
     pub fn shards(&self) -> usize {
@@ -87,46 +142,82 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn job<R: Send + 'static>(
-        f: impl FnOnce(&mut Shard) -> R + Send + 'static,
-    ) -> (Job, flume::Receiver<R>) {
-        let (tx, rx) = flume::bounded(1);
-        let job: Job = Box::new(move |shard| {
-            let _ = tx.send(f(shard));
-        });
-        (job, rx)
-    }
-
-    /// Sends `f` to `shard` now; the returned future waits for its answer.
-    fn ask<R: Send + 'static>(
-        &self,
-        shard: usize,
-        f: impl FnOnce(&mut Shard) -> R + Send + 'static,
-    ) -> impl Future<Output = Result<R>> {
-        let (job, rx) = Self::job(f);
+    fn send(&self, shard: usize, job: Job) -> impl Future<Output = Result<()>> {
         let sent = self.inner.mailboxes[shard].try_send(job);
         let mailbox = self.inner.mailboxes[shard].clone();
         async move {
             match sent {
-                Ok(()) => {}
+                Ok(()) => Ok(()),
                 Err(flume::TrySendError::Full(job)) => mailbox
                     .send_async(job)
                     .await
-                    .map_err(|_| EngineError::ShardDown { shard })?,
-                Err(flume::TrySendError::Disconnected(_)) => {
-                    return Err(EngineError::ShardDown { shard })
-                }
+                    .map_err(|_| EngineError::ShardDown { shard }),
+                Err(flume::TrySendError::Disconnected(_)) => Err(EngineError::ShardDown { shard }),
             }
+        }
+    }
+
+    /// Runs a read on `shard` (sent now); the future waits for its answer.
+    fn ask<R: Send + 'static>(
+        &self,
+        shard: usize,
+        f: impl FnOnce(&Shard) -> R + Send + 'static,
+    ) -> impl Future<Output = Result<R>> {
+        let (tx, rx) = flume::bounded(1);
+        let job: Job = Box::new(move |ctx| {
+            let _ = tx.send(f(ctx.shard()));
+            None
+        });
+        let sent = self.send(shard, job);
+        async move {
+            sent.await?;
             rx.recv_async()
                 .await
                 .map_err(|_| EngineError::ShardDown { shard })
         }
     }
 
+    fn write_job<R: Send + 'static>(
+        f: impl FnOnce(&mut Ctx) -> R + Send + 'static,
+    ) -> (Job, Acked<R>) {
+        let (tx, rx) = flume::bounded(1);
+        let job: Job = Box::new(move |ctx| {
+            let r = f(ctx);
+            let ack: Ack = Box::new(move |durable| {
+                let _ = tx.send(durable.map(|_| r));
+            });
+            Some(ack)
+        });
+        (job, rx)
+    }
+
+    async fn acked<R>(shard: usize, rx: Acked<R>) -> Result<R> {
+        match rx.recv_async().await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(EngineError::Storage(format!("shard {shard}: {e}"))),
+            Err(_) => Err(EngineError::ShardDown { shard }),
+        }
+    }
+
+    /// Runs a write on `shard`; the future resolves once the write is durable (as
+    /// the fsync policy defines it).
+    fn write<R: Send + 'static>(
+        &self,
+        shard: usize,
+        f: impl FnOnce(&mut Ctx) -> R + Send + 'static,
+    ) -> impl Future<Output = Result<R>> {
+        let (job, rx) = Self::write_job(f);
+        let sent = self.send(shard, job);
+        async move {
+            sent.await?;
+            Self::acked(shard, rx).await
+        }
+    }
+
     /// Sends `f` to every shard at once, then collects the answers in shard order.
     async fn ask_all<R: Send + 'static>(
         &self,
-        f: impl Fn(&mut Shard) -> R + Clone + Send + 'static,
+        f: impl Fn(&Shard) -> R + Clone + Send + 'static,
     ) -> Result<Vec<R>> {
         let pending: Vec<_> = (0..self.shards()).map(|s| self.ask(s, f.clone())).collect();
         let mut out = Vec::with_capacity(pending.len());
@@ -136,15 +227,15 @@ impl Engine {
         Ok(out)
     }
 
-    /// Enqueues the same job on every shard without waiting (used while the catalog
-    /// lock is held, so no request can reach a shard before the job does).
+    /// Enqueues the same write on every shard without waiting (used while the
+    /// catalog lock is held, so no request can reach a shard before it does).
     fn enqueue_all<R: Send + 'static>(
         &self,
-        f: impl Fn(&mut Shard) -> R + Clone + Send + 'static,
-    ) -> Result<Vec<flume::Receiver<R>>> {
+        f: impl Fn(&mut Ctx) -> R + Clone + Send + 'static,
+    ) -> Result<Vec<Acked<R>>> {
         let mut rxs = Vec::with_capacity(self.shards());
         for (s, mb) in self.inner.mailboxes.iter().enumerate() {
-            let (job, rx) = Self::job(f.clone());
+            let (job, rx) = Self::write_job(f.clone());
             mb.try_send(job).map_err(|e| match e {
                 flume::TrySendError::Full(_) => EngineError::Busy { shard: s },
                 flume::TrySendError::Disconnected(_) => EngineError::ShardDown { shard: s },
@@ -154,14 +245,10 @@ impl Engine {
         Ok(rxs)
     }
 
-    async fn collect<R>(rxs: Vec<flume::Receiver<R>>) -> Result<Vec<R>> {
+    async fn collect<R>(rxs: Vec<Acked<R>>) -> Result<Vec<R>> {
         let mut out = Vec::with_capacity(rxs.len());
         for (shard, rx) in rxs.into_iter().enumerate() {
-            out.push(
-                rx.recv_async()
-                    .await
-                    .map_err(|_| EngineError::ShardDown { shard })?,
-            );
+            out.push(Self::acked(shard, rx).await?);
         }
         Ok(out)
     }
@@ -181,7 +268,7 @@ impl Engine {
             let mut cat = self.catalog_mut();
             let config = cat.create(config)?;
             let name = config.name.clone();
-            match self.enqueue_all(move |s| s.create_index(config.clone())) {
+            match self.enqueue_all(move |s| s.apply(Op::CreateIndex(config.clone()))) {
                 Ok(rxs) => rxs,
                 Err(e) => {
                     let _ = cat.drop_index(&name);
@@ -200,7 +287,11 @@ impl Engine {
             let mut cat = self.catalog_mut();
             cat.get(name)?;
             let owned = name.to_owned();
-            let rxs = self.enqueue_all(move |s| s.drop_index(&owned))?;
+            let rxs = self.enqueue_all(move |s| {
+                s.apply(Op::DropIndex {
+                    index: owned.clone(),
+                })
+            })?;
             cat.drop_index(name)?;
             rxs
         };
@@ -258,9 +349,14 @@ impl Engine {
             .filter(|(_, part)| !part.is_empty())
             .map(|(s, part)| {
                 let index = index.to_owned();
-                self.ask(s, move |shard| -> std::result::Result<(), ShardError> {
+                self.write(s, move |ctx| -> std::result::Result<(), ShardError> {
                     for it in part {
-                        shard.upsert(&index, &it.id, &it.vector, it.metadata)?;
+                        ctx.apply(Op::Upsert {
+                            index: index.clone(),
+                            id: it.id,
+                            vector: it.vector,
+                            metadata: it.metadata,
+                        })?;
                     }
                     Ok(())
                 })
@@ -306,9 +402,16 @@ impl Engine {
         self.catalog().get(index)?;
         let (index, id) = (index.to_owned(), id.to_owned());
         let s = shard_of(&id, self.shards());
-        Ok(self
-            .ask(s, move |shard| shard.delete(&index, &id))
-            .await??)
+        let deleted = self
+            .write(s, move |ctx| -> std::result::Result<bool, ShardError> {
+                if !ctx.shard().index(&index)?.contains(&id) {
+                    return Ok(false);
+                }
+                ctx.apply(Op::Delete { index, id })?;
+                Ok(true)
+            })
+            .await??;
+        Ok(deleted)
     }
 
     /// Vector, text, filtered and hybrid search: one job per shard (two with text:
@@ -352,7 +455,7 @@ impl Engine {
         let k = key.to_owned();
         let s = shard_of(key, self.shards());
         Ok(self
-            .ask(s, move |shard| shard.kv_mut().set(&k, value))
+            .write(s, move |ctx| ctx.apply(Op::KvSet { key: k, value }))
             .await??)
     }
 
@@ -360,7 +463,15 @@ impl Engine {
     pub async fn kv_delete(&self, key: &str) -> Result<bool> {
         let k = key.to_owned();
         let s = shard_of(key, self.shards());
-        self.ask(s, move |shard| shard.kv_mut().delete(&k)).await
+        Ok(self
+            .write(s, move |ctx| -> std::result::Result<bool, ShardError> {
+                if ctx.shard().kv().get(&k).is_none() {
+                    return Ok(false);
+                }
+                ctx.apply(Op::KvDelete { key: k })?;
+                Ok(true)
+            })
+            .await??)
     }
 
     /// Vectors, keys and memory per shard (for metrics).
@@ -386,7 +497,7 @@ impl Engine {
             .stop
             .store(true, std::sync::atomic::Ordering::Release);
         for mb in &self.inner.mailboxes {
-            let _ = mb.send(Box::new(|_: &mut Shard| {}));
+            let _ = mb.send(Box::new(|_: &mut Ctx| None));
         }
         let handles =
             std::mem::take(&mut *self.inner.handles.lock().unwrap_or_else(|e| e.into_inner()));
@@ -394,4 +505,21 @@ impl Engine {
             let _ = h.join();
         }
     }
+}
+
+/// The catalog as the recovered shards describe it: every shard holds every index;
+/// the dimension is whatever part has one.
+fn rebuild_catalog(shards: &[Ctx]) -> Catalog {
+    let mut catalog = Catalog::default();
+    let Some(first) = shards.first() else {
+        return catalog;
+    };
+    for ix in first.shard().indexes() {
+        let name = ix.config().name.clone();
+        let dim = shards
+            .iter()
+            .find_map(|s| s.shard().index(&name).ok().and_then(|p| p.dim()));
+        catalog.restore(IndexEntry::new(ix.config().clone(), dim));
+    }
+    catalog
 }

@@ -75,6 +75,9 @@ impl ApiError {
                 EngineError::Busy { .. } => 503,
                 EngineError::ShardDown { .. } => 503,
                 EngineError::Start(_) => 500,
+                EngineError::Storage(_) => 500,
+                EngineError::Recover { .. } => 500,
+                EngineError::Manifest(_) => 500,
             },
         }
     }

@@ -18,9 +18,15 @@ impl Server {
     pub fn start(extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kektordb"))
             .args(["-http-addr", "127.0.0.1:0", "-shards", "2", "-no-pin"])
+            .args(if extra.contains(&"-aof-path") {
+                &[][..]
+            } else {
+                &["-in-memory"][..]
+            })
             .args(extra)
             .env_remove("KEKTOR_PORT")
             .env_remove("KEKTOR_TOKEN")
+            .env_remove("KEKTOR_DATA_DIR")
             .stderr(Stdio::piped())
             .spawn()
             .expect("start kektordb");
