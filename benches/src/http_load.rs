@@ -122,7 +122,10 @@ fn main() {
     let (method, path) = match a.route.as_str() {
         "healthz" => ("GET", "/healthz"),
         "search" => ("POST", "/vector/actions/search"),
-        other => panic!("unknown route {other} (healthz, search)"),
+        "add" => ("POST", "/vector/actions/add"),
+        "add-batch" => ("POST", "/vector/actions/add-batch"),
+        "kv" => ("PUT", "/kv/"),
+        other => panic!("unknown route {other} (healthz, search, add, add-batch, kv)"),
     };
     if a.route == "search" {
         let base = read_fvecs(a.base.as_ref().expect("--base")).expect("base");
@@ -172,6 +175,50 @@ fn main() {
             .map(|q| gt.row(q)[..a.k].to_vec())
             .collect();
     }
+    // Writes: every request carries new ids (a 384-d vector each), so each one is an
+    // acknowledged, logged write.
+    let writes = matches!(a.route.as_str(), "add" | "add-batch" | "kv");
+    if writes {
+        let mut s = TcpStream::connect(&a.addr).expect("connect");
+        let mut buf = Vec::new();
+        let create = serde_json::json!({"index_name": "wbench", "metric": "cosine", "precision": a.precision});
+        request(
+            &mut s,
+            "POST",
+            "/vector/actions/create",
+            create.to_string().as_bytes(),
+            &mut buf,
+        );
+    }
+    let vector_json: String = {
+        let v: Vec<f32> = (0..384)
+            .map(|i| ((i * 37 % 101) as f32 / 101.0) - 0.5)
+            .collect();
+        serde_json::to_string(&v).expect("json")
+    };
+    let write_body = |n: usize| -> (String, Vec<u8>) {
+        match a.route.as_str() {
+            "add" => (
+                path.to_owned(),
+                format!(r#"{{"index_name":"wbench","id":"w{n}","vector":{vector_json}}}"#)
+                    .into_bytes(),
+            ),
+            "add-batch" => {
+                let items: Vec<String> = (0..1000)
+                    .map(|j| format!(r#"{{"id":"b{n}-{j}","vector":{vector_json}}}"#))
+                    .collect();
+                (
+                    path.to_owned(),
+                    format!(
+                        r#"{{"index_name":"wbench","vectors":[{}]}}"#,
+                        items.join(",")
+                    )
+                    .into_bytes(),
+                )
+            }
+            _ => (format!("/kv/w{n}"), br#"{"value":"some value"}"#.to_vec()),
+        }
+    };
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let started = Instant::now();
@@ -179,6 +226,7 @@ fn main() {
         let handles: Vec<_> = (0..a.connections)
             .map(|_| {
                 let (bodies, truth, stop, next, addr) = (&bodies, &truth, &stop, &next, &a.addr);
+                let write_body = &write_body;
                 sc.spawn(move || {
                     let mut s = TcpStream::connect(addr).expect("connect");
                     s.set_nodelay(true).ok();
@@ -186,9 +234,15 @@ fn main() {
                     let (mut n, mut hits, mut judged) = (0usize, 0usize, 0usize);
                     let mut buf = Vec::new();
                     while !stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed) % bodies.len();
+                        let n_req = next.fetch_add(1, Ordering::Relaxed);
+                        let i = n_req % bodies.len();
+                        let generated = writes.then(|| write_body(n_req));
+                        let (p, b) = match &generated {
+                            Some((p, b)) => (p.as_str(), b.as_slice()),
+                            None => (path, bodies[i].as_slice()),
+                        };
                         let t = Instant::now();
-                        let (st, body) = request(&mut s, method, path, &bodies[i], &mut buf);
+                        let (st, body) = request(&mut s, method, p, b, &mut buf);
                         h.record(t.elapsed().as_nanos() as u64).ok();
                         assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
                         n += 1;
@@ -230,7 +284,8 @@ fn main() {
         "{}",
         serde_json::json!({
             "route": a.route, "connections": a.connections, "seconds": secs,
-            "requests": n, "rps": (n as f64 / secs).round(),
+                        "requests": n, "rps": (n as f64 / secs).round(),
+            "vectors_per_s": match a.route.as_str() { "add" => serde_json::json!((n as f64 / secs).round()), "add-batch" => serde_json::json!((n as f64 * 1000.0 / secs).round()), _ => serde_json::Value::Null },
             "p50_us": h.value_at_quantile(0.5) as f64 / 1000.0,
             "p99_us": h.value_at_quantile(0.99) as f64 / 1000.0,
             "recall": if judged > 0 { serde_json::json!(hits as f64 / judged as f64) } else { serde_json::Value::Null },

@@ -91,17 +91,40 @@ impl Engine {
         match &options.data_dir {
             Some(dir) => {
                 manifest::check_or_create(dir, n)?;
-                for i in 0..n {
-                    let path = dir.join(format!("shard-{i}")).join("aof.log");
-                    let log = FileStorage::open(&path)
-                        .map_err(|e| EngineError::Storage(format!("{}: {e}", path.display())))?;
-                    let (ctx, report) =
-                        DurableShard::recover(log, options.fsync, options.skip_corrupt).map_err(
-                            |e| EngineError::Recover {
-                                shard: i,
-                                reason: e.to_string(),
-                            },
-                        )?;
+                // Shards replay their logs in parallel, one thread each.
+                let recovered: Vec<Result<(Ctx, RecoveryReport)>> = std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..n)
+                        .map(|i| {
+                            let path = dir.join(format!("shard-{i}")).join("aof.log");
+                            let (fsync, skip) = (options.fsync, options.skip_corrupt);
+                            scope.spawn(move || {
+                                let log = FileStorage::open(&path).map_err(|e| {
+                                    EngineError::Storage(format!("{}: {e}", path.display()))
+                                })?;
+                                DurableShard::recover(log, fsync, skip).map_err(|e| {
+                                    EngineError::Recover {
+                                        shard: i,
+                                        reason: e.to_string(),
+                                    }
+                                })
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, h)| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(EngineError::Recover {
+                                    shard: i,
+                                    reason: "replay panicked".into(),
+                                })
+                            })
+                        })
+                        .collect()
+                });
+                for r in recovered {
+                    let (ctx, report) = r?;
                     shards.push(ctx);
                     recovery.push(report);
                 }
