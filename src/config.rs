@@ -34,6 +34,10 @@ pub struct Config {
     pub data_dir: Option<String>,
     pub fsync: FsyncPolicy,
     pub skip_corrupt: bool,
+    /// `-save "S C"`: compact the log after S seconds if C writes happened.
+    pub save: Option<(u64, u64)>,
+    /// `-aof-rewrite-percentage P`: compact when the log grew by P% (0 disables).
+    pub rewrite_percentage: Option<u64>,
 }
 
 pub const USAGE: &str = "usage: kektordb [flags]
@@ -48,9 +52,11 @@ pub const USAGE: &str = "usage: kektordb [flags]
   -fsync POLICY           always (default: acknowledged = on disk), everysec, no
   -skip-corrupt           start even if a log is corrupt in the middle (skips it)
   -version                print the version
-Not available yet (refused if given): -save, -aof-rewrite-percentage (snapshots),
-  -mcp/KEKTOR_ENABLE_MCP, -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config,
-  -vectorizers-config.";
+  -save 'S C'             compact the log after S seconds if C writes happened
+                          (default '60 1000'; '' disables)
+  -aof-rewrite-percentage P  compact when the log grew by P% (default 100; 0 disables)
+Not available yet (refused if given): -mcp/KEKTOR_ENABLE_MCP,
+  -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config, -vectorizers-config.";
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
@@ -88,6 +94,8 @@ pub fn parse(
         data_dir: Some(env("KEKTOR_DATA_DIR").unwrap_or_else(|| "kektor_data".into())),
         fsync: FsyncPolicy::Always,
         skip_corrupt: false,
+        save: Some((60, 1000)),
+        rewrite_percentage: Some(100),
     };
     if env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)) {
         return Err(ConfigError::NotAvailable(
@@ -147,10 +155,29 @@ pub fn parse(
                     reason: "expected always, everysec or no".into(),
                 })?;
             }
-            "save" | "aof-rewrite-percentage" => {
-                return Err(ConfigError::NotAvailable(format!(
-                    "snapshots and AOF rewrite (-{name})"
-                )))
+            "save" => {
+                let v = value(name)?;
+                let nums: Vec<Option<u64>> = v.split_whitespace().map(|x| x.parse().ok()).collect();
+                cfg.save = match nums.as_slice() {
+                    [] => None,
+                    [Some(secs), Some(changes)] => Some((*secs, *changes)),
+                    _ => {
+                        return Err(ConfigError::InvalidValue {
+                            flag: name.into(),
+                            value: v,
+                            reason: "expected \"SECONDS CHANGES\" or \"\" to disable".into(),
+                        })
+                    }
+                };
+            }
+            "aof-rewrite-percentage" => {
+                let v = value(name)?;
+                let p: u64 = v.parse().map_err(|_| ConfigError::InvalidValue {
+                    flag: name.into(),
+                    value: v.clone(),
+                    reason: "expected a percentage (0 disables)".into(),
+                })?;
+                cfg.rewrite_percentage = (p > 0).then_some(p);
             }
             "mcp" => return Err(ConfigError::NotAvailable("the MCP server (-mcp)".into())),
             "enable-proxy" | "proxy-config" => {
@@ -228,6 +255,20 @@ mod tests {
             run(&["-fsync", "sometimes"], &[]),
             Err(ConfigError::InvalidValue { .. })
         ));
+        let Command::Run(c) = run(&["-save", "", "-aof-rewrite-percentage", "0"], &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((c.save, c.rewrite_percentage), (None, None));
+        let Command::Run(c) = run(&["-save=30 5", "-aof-rewrite-percentage=50"], &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((c.save, c.rewrite_percentage), (Some((30, 5)), Some(50)));
+        assert!(matches!(
+            run(&["-save", "60"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
     }
 
     #[test]
@@ -244,12 +285,7 @@ mod tests {
             run(&["-shards", "0"], &[]),
             Err(ConfigError::InvalidValue { .. })
         ));
-        for f in [
-            "-mcp",
-            "-enable-proxy",
-            "-save=60 1000",
-            "-vectorizers-config=v.yaml",
-        ] {
+        for f in ["-mcp", "-enable-proxy", "-vectorizers-config=v.yaml"] {
             assert!(
                 matches!(run(&[f], &[]), Err(ConfigError::NotAvailable(_))),
                 "{f}"

@@ -27,6 +27,12 @@ fn main() {
         data_dir: cfg.data_dir.clone().map(Into::into),
         fsync: cfg.fsync,
         skip_corrupt: cfg.skip_corrupt,
+        compact: kektordb::engine::CompactPolicy {
+            save: cfg
+                .save
+                .map(|(secs, changes)| (std::time::Duration::from_secs(secs), changes)),
+            rewrite_percentage: cfg.rewrite_percentage,
+        },
     }) {
         Ok(e) => e,
         Err(e) => {

@@ -2,7 +2,8 @@
 //! concurrent clients and is killed with SIGKILL at a random moment, 20 times in a
 //! row on the same data directory. After every restart, every write the server
 //! acknowledged (HTTP 200) must be there, with its value, and the server must start
-//! cleanly (a torn tail is truncated, nothing is corrupt).
+//! cleanly (a torn tail is truncated, nothing is corrupt). The log is compacted every
+//! 200 writes, so kills also hit compactions.
 
 mod support;
 
@@ -28,7 +29,8 @@ fn acknowledged_writes_survive_sigkill() {
     let dir = std::env::temp_dir().join(format!("kektor-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let dir_s = dir.to_str().unwrap().to_owned();
-    let args = ["-aof-path", dir_s.as_str()];
+    // Compact whenever 200 writes accumulated, so kills also land mid-compaction.
+    let args = ["-aof-path", dir_s.as_str(), "-save", "0 200"];
     let mut server = Server::start(&args);
     assert_eq!(
         server

@@ -289,7 +289,7 @@ fn bad_input_gets_the_right_4xx() {
         ("PATCH", "/kv/k", "", 405),
         ("GET", "/no/such/route", "", 404),
         ("POST", "/graph/actions/link", "{}", 501),
-        ("POST", "/system/save", "", 501),
+        ("POST", "/rag/retrieve", "{}", 501),
         (
             "POST",
             "/vector/actions/compress",
@@ -297,6 +297,7 @@ fn bad_input_gets_the_right_4xx() {
             501,
         ),
         ("GET", "/system/tasks/123", "", 404),
+        ("GET", "/system/save", "", 405),
     ];
     for (method, path, body, want) in cases {
         let (st, err) = error_of(&s, method, path, body);

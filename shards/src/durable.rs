@@ -62,6 +62,19 @@ pub struct RecoveryReport {
     pub skipped: Vec<(u64, u64)>,
 }
 
+/// When the log is compacted on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CompactPolicy {
+    /// `-save "S C"`: after S seconds if at least C writes happened since.
+    pub save: Option<(Duration, u64)>,
+    /// `-aof-rewrite-percentage P`: when the log grew by P% since the last
+    /// compaction (and is over [`COMPACT_BYTES_MIN`]).
+    pub rewrite_percentage: Option<u64>,
+}
+
+/// Logs smaller than this are never compacted by the growth rule.
+pub const COMPACT_BYTES_MIN: u64 = 1 << 20;
+
 pub struct DurableShard<S: Storage> {
     shard: Shard,
     log: Option<S>,
@@ -70,6 +83,11 @@ pub struct DurableShard<S: Storage> {
     fsync: FsyncPolicy,
     unsynced: bool,
     last_sync: Instant,
+    /// Writes applied since the last compaction, when it happened and the log size
+    /// it left.
+    changes: u64,
+    compacted_at: Instant,
+    compacted_bytes: u64,
 }
 
 impl<S: Storage> DurableShard<S> {
@@ -83,6 +101,9 @@ impl<S: Storage> DurableShard<S> {
             fsync: FsyncPolicy::No,
             unsynced: false,
             last_sync: Instant::now(),
+            changes: 0,
+            compacted_at: Instant::now(),
+            compacted_bytes: 0,
         }
     }
 
@@ -132,6 +153,7 @@ impl<S: Storage> DurableShard<S> {
                 }
             }
         }
+        let compacted_bytes = log.len();
         Ok((
             DurableShard {
                 shard,
@@ -141,6 +163,9 @@ impl<S: Storage> DurableShard<S> {
                 fsync,
                 unsynced: false,
                 last_sync: Instant::now(),
+                changes: 0,
+                compacted_at: Instant::now(),
+                compacted_bytes,
             },
             report,
         ))
@@ -159,6 +184,7 @@ impl<S: Storage> DurableShard<S> {
         op.encode(&mut self.payload);
         self.shard.apply(op)?;
         record::encode(&self.payload, &mut self.pending);
+        self.changes += 1;
         Ok(())
     }
 
@@ -199,6 +225,50 @@ impl<S: Storage> DurableShard<S> {
     /// Bytes in the log.
     pub fn log_bytes(&self) -> u64 {
         self.log.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// Whether `policy` asks for a compaction now.
+    pub fn compaction_due(&self, policy: &CompactPolicy) -> bool {
+        if self.log.is_none() {
+            return false;
+        }
+        let by_save = policy.save.is_some_and(|(every, changes)| {
+            self.changes >= changes.max(1) && self.compacted_at.elapsed() >= every
+        });
+        let size = self.log_bytes();
+        let by_growth = policy.rewrite_percentage.is_some_and(|p| {
+            size >= COMPACT_BYTES_MIN && size >= self.compacted_bytes.saturating_mul(100 + p) / 100
+        });
+        by_save || by_growth
+    }
+
+    /// Compacts the log: commits what is pending, writes the ops that rebuild the
+    /// current state into `fresh`, syncs it, and continues appending there. The
+    /// caller makes `fresh` the log (rename, directory sync) and drops the old one;
+    /// until then the old log still describes the same state.
+    pub fn compact_into(&mut self, mut fresh: S) -> std::io::Result<u64> {
+        if self.log.is_none() {
+            return Ok(0);
+        }
+        self.commit()?;
+        let mut buf = Vec::with_capacity(1 << 20);
+        for op in self.shard.state_ops() {
+            self.payload.clear();
+            op.encode(&mut self.payload);
+            record::encode(&self.payload, &mut buf);
+            if buf.len() >= 8 << 20 {
+                fresh.append(&buf)?;
+                buf.clear();
+            }
+        }
+        fresh.append(&buf)?;
+        fresh.sync()?;
+        self.compacted_bytes = fresh.len();
+        self.log = Some(fresh);
+        self.unsynced = false;
+        self.changes = 0;
+        self.compacted_at = Instant::now();
+        Ok(self.compacted_bytes)
     }
 }
 
@@ -362,6 +432,39 @@ mod tests {
             DurableShard::recover(MemStorage { bytes: bad }, FsyncPolicy::Always, true).unwrap();
         assert_eq!(report.skipped.len(), 1);
         assert_eq!(d.shard().kv().len(), 2);
+    }
+
+    #[test]
+    fn compaction_rebuilds_the_same_state_from_a_smaller_log() {
+        let ops = workload();
+        let (mut d, _) =
+            DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
+        for op in &ops {
+            d.apply(op.clone()).unwrap();
+        }
+        d.commit().unwrap();
+        let before = d.log_bytes();
+        let expected = state(d.shard());
+        let after = d.compact_into(MemStorage::default()).unwrap();
+        assert!(after < before, "compacted {after} >= original {before}");
+        // More writes go to the compacted log.
+        d.apply(Op::KvSet {
+            key: "late".into(),
+            value: vec![9],
+        })
+        .unwrap();
+        d.commit().unwrap();
+        let log = d.log.take().unwrap();
+        let (r, _) = DurableShard::recover(log, FsyncPolicy::Always, false).unwrap();
+        let (items, mut kv) = expected;
+        kv.push(("late".into(), vec![9]));
+        kv.sort();
+        assert_eq!(state(r.shard()), (items, kv));
+        let policy = CompactPolicy {
+            save: Some((Duration::ZERO, 1)),
+            rewrite_percentage: None,
+        };
+        assert!(!r.compaction_due(&policy), "no writes since recovery");
     }
 
     fn decode_len(b: &[u8]) -> usize {

@@ -345,6 +345,19 @@ impl Index {
         }
     }
 
+    /// Every live item (entities included), in node order: the state a compacted log
+    /// must rebuild. Vectors are as stored (normalized for cosine; empty for entities).
+    pub fn live_items(&self) -> impl Iterator<Item = Item> + '_ {
+        self.live.iter().map(move |node| Item {
+            id: self.ids[node as usize].to_string(),
+            vector: match &self.store {
+                Some(s) if !self.entities.contains(node) => s.vector(node),
+                _ => Vec::new(),
+            },
+            metadata: self.metadata[node as usize].clone().unwrap_or_default(),
+        })
+    }
+
     pub fn get(&self, id: &str) -> Option<Item> {
         let &node = self.by_id.get(id)?;
         if !self.live.contains(node) {

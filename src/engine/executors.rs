@@ -10,16 +10,48 @@ use std::time::Duration;
 
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use kektordb_io::storage::FileStorage;
-use kektordb_shards::durable::DurableShard;
+use kektordb_shards::durable::{CompactPolicy, DurableShard};
 
 use super::error::{EngineError, Result};
+use super::logfiles::ShardLog;
 
 /// A shard with its log, as an executor owns it.
 pub type Ctx = DurableShard<FileStorage>;
+
+/// Everything an executor owns: the durable shard, its log files (None in memory)
+/// and when to compact them on its own.
+pub struct ShardState {
+    pub ctx: Ctx,
+    pub files: Option<ShardLog>,
+    pub policy: CompactPolicy,
+}
+
+impl ShardState {
+    /// Compacts the log now (no-op in memory); returns the new log size.
+    pub fn compact(&mut self) -> std::result::Result<u64, String> {
+        match self.files.as_mut() {
+            Some(files) => files.compact(&mut self.ctx).map_err(|e| e.to_string()),
+            None => Ok(0),
+        }
+    }
+}
+
+impl std::ops::Deref for ShardState {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+impl std::ops::DerefMut for ShardState {
+    fn deref_mut(&mut self) -> &mut Ctx {
+        &mut self.ctx
+    }
+}
 /// Sent the outcome of the commit that covers a write.
 pub type Ack = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
 /// A unit of work: runs on the shard's thread; returns an `Ack` if it wrote.
-pub type Job = Box<dyn FnOnce(&mut Ctx) -> Option<Ack> + Send>;
+pub type Job = Box<dyn FnOnce(&mut ShardState) -> Option<Ack> + Send>;
 
 /// Jobs queued per shard before senders wait (backpressure).
 pub const MAILBOX_JOBS_MAX: usize = 4_096;
@@ -48,7 +80,11 @@ pub struct Executors {
 
 /// Starts one executor per shard. `pin` binds shard `i` to CPU `i % cpus`;
 /// `sync_every` adds a timer that syncs unsynced log bytes (fsync everysec).
-pub fn start(shards: Vec<Ctx>, pin: bool, sync_every: Option<Duration>) -> Result<Executors> {
+pub fn start(
+    shards: Vec<ShardState>,
+    pin: bool,
+    sync_every: Option<Duration>,
+) -> Result<Executors> {
     let n = shards.len();
     let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
     let io_memory = io_memory_bytes(n);
@@ -96,6 +132,11 @@ pub fn start(shards: Vec<Ctx>, pin: bool, sync_every: Option<Duration>) -> Resul
                     let outcome = ctx.commit().map_err(|e| e.to_string());
                     for ack in acks.drain(..) {
                         ack(outcome.clone());
+                    }
+                    if outcome.is_ok() && ctx.compaction_due(&ctx.policy) {
+                        if let Err(e) = ctx.compact() {
+                            eprintln!("kektordb: shard {i}: log compaction failed: {e}");
+                        }
                     }
                     if stop_flag.load(Ordering::Acquire) {
                         break;

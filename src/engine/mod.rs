@@ -4,7 +4,7 @@
 //! thread or executor) validates against the catalog, sends owned jobs — one per shard
 //! per request, never one per item — and merges the answers.
 //!
-//! With a data directory every shard keeps an append-only log (`shard-N/aof.log`);
+//! With a data directory every shard keeps an append-only log (`shard-N/aof.G.log`);
 //! a write is acknowledged only after the commit that covers it (see
 //! `executors.rs`), and `open` replays the logs.
 //!
@@ -12,6 +12,7 @@
 
 mod error;
 mod executors;
+mod logfiles;
 mod manifest;
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use kektordb_io::storage::FileStorage;
+pub use kektordb_shards::durable::CompactPolicy;
 use kektordb_shards::durable::{DurableShard, FsyncPolicy, RecoveryReport};
 use kektordb_shards::op::Op;
 
@@ -31,7 +32,8 @@ use kektordb_shards::{SearchHit, SearchRequest, Shard, ShardError};
 
 pub use error::{EngineError, Result};
 pub use executors::{io_memory_bytes, Job, GROUP_JOBS_MAX, MAILBOX_JOBS_MAX};
-use executors::{Ack, Ctx};
+use executors::{Ack, ShardState};
+use logfiles::ShardLog;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -44,6 +46,8 @@ pub struct Options {
     pub fsync: FsyncPolicy,
     /// Start even if a log is corrupt in the middle, skipping the bad bytes.
     pub skip_corrupt: bool,
+    /// When logs compact on their own.
+    pub compact: CompactPolicy,
 }
 
 impl Default for Options {
@@ -54,6 +58,10 @@ impl Default for Options {
             data_dir: None,
             fsync: FsyncPolicy::Always,
             skip_corrupt: false,
+            compact: CompactPolicy {
+                save: Some((Duration::from_secs(60), 1000)),
+                rewrite_percentage: Some(100),
+            },
         }
     }
 }
@@ -86,50 +94,66 @@ pub struct ShardStats {
 impl Engine {
     pub fn open(options: Options) -> Result<Engine> {
         let n = options.shards.max(1);
-        let mut shards: Vec<Ctx> = Vec::with_capacity(n);
+        let mut shards: Vec<ShardState> = Vec::with_capacity(n);
         let mut recovery = Vec::with_capacity(n);
         match &options.data_dir {
             Some(dir) => {
                 manifest::check_or_create(dir, n)?;
                 // Shards replay their logs in parallel, one thread each.
-                let recovered: Vec<Result<(Ctx, RecoveryReport)>> = std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..n)
-                        .map(|i| {
-                            let path = dir.join(format!("shard-{i}")).join("aof.log");
-                            let (fsync, skip) = (options.fsync, options.skip_corrupt);
-                            scope.spawn(move || {
-                                let log = FileStorage::open(&path).map_err(|e| {
-                                    EngineError::Storage(format!("{}: {e}", path.display()))
-                                })?;
-                                DurableShard::recover(log, fsync, skip).map_err(|e| {
-                                    EngineError::Recover {
+                let recovered: Vec<Result<(ShardState, RecoveryReport)>> =
+                    std::thread::scope(|scope| {
+                        let handles: Vec<_> = (0..n)
+                            .map(|i| {
+                                let shard_dir = dir.join(format!("shard-{i}"));
+                                let (fsync, skip, policy) =
+                                    (options.fsync, options.skip_corrupt, options.compact);
+                                scope.spawn(move || {
+                                    let (log, files) = ShardLog::open(&shard_dir).map_err(|e| {
+                                        EngineError::Storage(format!(
+                                            "{}: {e}",
+                                            shard_dir.display()
+                                        ))
+                                    })?;
+                                    let (ctx, report) = DurableShard::recover(log, fsync, skip)
+                                        .map_err(|e| EngineError::Recover {
+                                            shard: i,
+                                            reason: e.to_string(),
+                                        })?;
+                                    Ok((
+                                        ShardState {
+                                            ctx,
+                                            files: Some(files),
+                                            policy,
+                                        },
+                                        report,
+                                    ))
+                                })
+                            })
+                            .collect();
+                        handles
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, h)| {
+                                h.join().unwrap_or_else(|_| {
+                                    Err(EngineError::Recover {
                                         shard: i,
-                                        reason: e.to_string(),
-                                    }
+                                        reason: "replay panicked".into(),
+                                    })
                                 })
                             })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, h)| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(EngineError::Recover {
-                                    shard: i,
-                                    reason: "replay panicked".into(),
-                                })
-                            })
-                        })
-                        .collect()
-                });
+                            .collect()
+                    });
                 for r in recovered {
                     let (ctx, report) = r?;
                     shards.push(ctx);
                     recovery.push(report);
                 }
             }
-            None => shards.extend((0..n).map(|_| DurableShard::in_memory())),
+            None => shards.extend((0..n).map(|_| ShardState {
+                ctx: DurableShard::in_memory(),
+                files: None,
+                policy: options.compact,
+            })),
         }
         let catalog = rebuild_catalog(&shards);
         let sync_every = (options.data_dir.is_some() && options.fsync == FsyncPolicy::EverySec)
@@ -201,7 +225,7 @@ impl Engine {
     }
 
     fn write_job<R: Send + 'static>(
-        f: impl FnOnce(&mut Ctx) -> R + Send + 'static,
+        f: impl FnOnce(&mut ShardState) -> R + Send + 'static,
     ) -> (Job, Acked<R>) {
         let (tx, rx) = flume::bounded(1);
         let job: Job = Box::new(move |ctx| {
@@ -227,7 +251,7 @@ impl Engine {
     fn write<R: Send + 'static>(
         &self,
         shard: usize,
-        f: impl FnOnce(&mut Ctx) -> R + Send + 'static,
+        f: impl FnOnce(&mut ShardState) -> R + Send + 'static,
     ) -> impl Future<Output = Result<R>> {
         let (job, rx) = Self::write_job(f);
         let sent = self.send(shard, job);
@@ -254,7 +278,7 @@ impl Engine {
     /// catalog lock is held, so no request can reach a shard before it does).
     fn enqueue_all<R: Send + 'static>(
         &self,
-        f: impl Fn(&mut Ctx) -> R + Clone + Send + 'static,
+        f: impl Fn(&mut ShardState) -> R + Clone + Send + 'static,
     ) -> Result<Vec<Acked<R>>> {
         let mut rxs = Vec::with_capacity(self.shards());
         for (s, mb) in self.inner.mailboxes.iter().enumerate() {
@@ -497,6 +521,22 @@ impl Engine {
             .await??)
     }
 
+    /// Compacts every shard's log now (`POST /system/save`, `aof-rewrite`), one shard
+    /// after the other; `progress(done, total)` is called as shards finish. Returns
+    /// the total log size afterwards.
+    pub async fn compact(&self, progress: impl Fn(usize, usize)) -> Result<u64> {
+        let n = self.shards();
+        let mut total = 0;
+        for s in 0..n {
+            total += self
+                .write(s, |st| st.compact())
+                .await?
+                .map_err(EngineError::Storage)?;
+            progress(s + 1, n);
+        }
+        Ok(total)
+    }
+
     /// Vectors, keys and memory per shard (for metrics).
     pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
         self.ask_all(|s| {
@@ -520,7 +560,7 @@ impl Engine {
             .stop
             .store(true, std::sync::atomic::Ordering::Release);
         for mb in &self.inner.mailboxes {
-            let _ = mb.send(Box::new(|_: &mut Ctx| None));
+            let _ = mb.send(Box::new(|_: &mut ShardState| None));
         }
         let handles =
             std::mem::take(&mut *self.inner.handles.lock().unwrap_or_else(|e| e.into_inner()));
@@ -532,7 +572,7 @@ impl Engine {
 
 /// The catalog as the recovered shards describe it: every shard holds every index;
 /// the dimension is whatever part has one.
-fn rebuild_catalog(shards: &[Ctx]) -> Catalog {
+fn rebuild_catalog(shards: &[ShardState]) -> Catalog {
     let mut catalog = Catalog::default();
     let Some(first) = shards.first() else {
         return catalog;

@@ -10,5 +10,6 @@ pub mod request;
 pub mod response;
 pub mod routes;
 pub mod server;
+pub mod tasks;
 
 pub use server::serve;

@@ -137,15 +137,17 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
             _ => ("kv", Err(wrong())),
         },
         ["system", "tasks", id] => match m {
-            "GET" => (
-                "task",
-                Err(ApiError::NotFound(format!(
-                    "task '{id}' not found (no asynchronous tasks exist yet)"
-                ))),
-            ),
+            "GET" => ("task", system::task(state, id)),
             _ => ("task", Err(wrong())),
         },
-        ["system", "save" | "aof-rewrite"] => ("persistence", not_available("persistence")),
+        ["system", "save"] => match m {
+            "POST" => ("save", system::save(state).await),
+            _ => ("save", Err(wrong())),
+        },
+        ["system", "aof-rewrite"] => match m {
+            "POST" => ("aof_rewrite", system::aof_rewrite(state)),
+            _ => ("aof_rewrite", Err(wrong())),
+        },
         ["system", "vectorizers", ..] | ["rag", ..] => ("rag", not_available("the RAG pipeline")),
         ["graph", ..] => ("graph", not_available("the graph layer")),
         ["ui", ..] => ("ui", not_available("the dashboard")),

@@ -29,6 +29,7 @@ pub struct State {
     pub token: Option<String>,
     pub body_bytes_max: usize,
     pub metrics: Arc<Metrics>,
+    pub tasks: Arc<super::tasks::Tasks>,
 }
 
 /// Starts the accept loops on every executor; returns the bound address.
@@ -39,6 +40,7 @@ pub fn serve(
     body_bytes_max: usize,
 ) -> Result<std::net::SocketAddr, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
+    let tasks = Arc::new(super::tasks::Tasks::default());
     let mut bound: Option<std::net::SocketAddr> = None;
     for shard in 0..engine.shards() {
         // The first executor may bind port 0; the others join the port it got.
@@ -48,6 +50,7 @@ pub fn serve(
             token: token.clone(),
             body_bytes_max,
             metrics: metrics.clone(),
+            tasks: tasks.clone(),
         });
         let result = futures_lite::future::block_on(engine.on_executor(shard, move || {
             let listener = TcpListener::bind(&target)

@@ -18,3 +18,45 @@ pub async fn metrics(state: &State) -> Result<Response, ApiError> {
         state.metrics.render(&shards),
     ))
 }
+
+/// `POST /system/save`: compacts every shard's log now and answers when it is done.
+pub async fn save(state: &State) -> Result<Response, ApiError> {
+    let bytes = state.engine.compact(|_, _| {}).await?;
+    Ok(Response::ok(
+        json!({"status": "OK", "message": "saved", "log_bytes": bytes}),
+    ))
+}
+
+/// `POST /system/aof-rewrite`: the same compaction as an asynchronous task (202).
+pub fn aof_rewrite(state: &State) -> Result<Response, ApiError> {
+    let task = state.tasks.start("aof-rewrite");
+    let (engine, tasks, id) = (state.engine.clone(), state.tasks.clone(), task.id.clone());
+    glommio::spawn_local(async move {
+        let progress = |done: usize, total: usize| {
+            tasks.update(
+                &id,
+                "running",
+                Some(format!("compacted {done} of {total} shard logs")),
+                None,
+            );
+        };
+        match engine.compact(progress).await {
+            Ok(bytes) => tasks.update(
+                &id,
+                "completed",
+                Some(format!("log compacted to {bytes} bytes")),
+                None,
+            ),
+            Err(e) => tasks.update(&id, "failed", None, Some(e.to_string())),
+        }
+    })
+    .detach();
+    Ok(Response::json(202, &task.to_json()))
+}
+
+pub fn task(state: &State, id: &str) -> Result<Response, ApiError> {
+    match state.tasks.get(id) {
+        Some(t) => Ok(Response::ok(t.to_json())),
+        None => Err(ApiError::NotFound(format!("task '{id}' not found"))),
+    }
+}

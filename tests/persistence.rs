@@ -1,0 +1,170 @@
+//! Persistence through the real binary: data survives a clean restart, the log is
+//! compacted on request (`POST /system/save`, and `POST /system/aof-rewrite` as an
+//! asynchronous task polled through `/system/tasks/{id}`) and on its own when it
+//! grows, and a data directory is refused under another shard count.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::Server;
+
+fn log_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for shard in std::fs::read_dir(dir).unwrap() {
+        let shard = shard.unwrap().path();
+        if shard.is_dir() {
+            for f in std::fs::read_dir(&shard).unwrap() {
+                total += f.unwrap().metadata().unwrap().len();
+            }
+        }
+    }
+    total
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("kektor-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn restart_and_compaction_on_request() {
+    let dir = temp_dir("persist");
+    let d = dir.to_str().unwrap();
+    let s = Server::start(&["-aof-path", d, "-save", "", "-aof-rewrite-percentage", "0"]);
+    s.json(
+        "POST",
+        "/vector/actions/create",
+        r#"{"index_name":"p","metric":"euclidean","text_language":"english"}"#,
+    );
+    // Overwrite the same items many times: the log grows, the state does not.
+    for round in 0..20 {
+        let vectors: Vec<Value> = (0..50)
+            .map(|i| json!({"id": format!("x{i}"), "vector": [i as f32, round as f32], "metadata": {"round": round, "text": "hello world"}}))
+            .collect();
+        assert_eq!(
+            s.json(
+                "POST",
+                "/vector/actions/add-batch",
+                &json!({"index_name": "p", "vectors": vectors}).to_string()
+            )
+            .0,
+            200
+        );
+    }
+    s.json("PUT", "/kv/a", r#"{"value":"1"}"#);
+    assert_eq!(
+        s.json(
+            "POST",
+            "/vector/actions/delete_vector",
+            r#"{"index_name":"p","id":"x0"}"#
+        )
+        .0,
+        200
+    );
+    s.json(
+        "POST",
+        "/vector/actions/delete_vector",
+        r#"{"index_name":"p","id":"x1"}"#,
+    );
+    let before = log_bytes(&dir);
+    let (st, v) = s.json("POST", "/system/aof-rewrite", "");
+    assert_eq!(st, 202, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let mut status = String::new();
+    for _ in 0..200 {
+        let (_, t) = s.json("GET", &format!("/system/tasks/{id}"), "");
+        status = t["status"].as_str().unwrap().to_owned();
+        if status == "completed" || status == "failed" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(status, "completed");
+    let after = log_bytes(&dir);
+    assert!(
+        after * 5 < before,
+        "compaction should shrink the log a lot: {before} -> {after}"
+    );
+    // More writes after compaction, then a clean restart.
+    s.json("PUT", "/kv/b", r#"{"value":"2"}"#);
+    assert_eq!(s.json("POST", "/system/save", "").0, 200);
+    s.json("PUT", "/kv/c", r#"{"value":"3"}"#);
+    drop(s);
+    let s = Server::start(&["-aof-path", d]);
+    let (_, v) = s.json("GET", "/vector/indexes/p", "");
+    assert_eq!(v["vector_count"], 48);
+    let (_, v) = s.json(
+        "POST",
+        "/vector/actions/get-vectors",
+        r#"{"index_name":"p","ids":["x0","x1","x7"]}"#,
+    );
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["metadata"]["round"], 19);
+    assert_eq!(items[0]["vector"], json!([7.0, 19.0]));
+    for (k, want) in [("a", "1"), ("b", "2"), ("c", "3")] {
+        assert_eq!(s.json("GET", &format!("/kv/{k}"), "").1["value"], want);
+    }
+    let (_, v) = s.json(
+        "POST",
+        "/vector/actions/search",
+        r#"{"index_name":"p","k":1,"query_vector":[7.0,19.0]}"#,
+    );
+    assert_eq!(v["results"], json!(["x7"]));
+    let (_, v) = s.json(
+        "POST",
+        "/vector/actions/search",
+        r#"{"index_name":"p","k":3,"query_text":"hello"}"#,
+    );
+    assert_eq!(
+        v["results"].as_array().unwrap().len(),
+        3,
+        "BM25 postings are rebuilt on replay"
+    );
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_log_compacts_itself_when_it_grows() {
+    let dir = temp_dir("autocompact");
+    let d = dir.to_str().unwrap();
+    let s = Server::start(&["-aof-path", d, "-save", "", "-aof-rewrite-percentage", "50"]);
+    let value = "v".repeat(4000);
+    for i in 0..1000 {
+        let body = json!({"value": format!("{i}-{value}")}).to_string();
+        assert_eq!(s.json("PUT", &format!("/kv/key{}", i % 10), &body).0, 200);
+    }
+    let bytes = log_bytes(&dir);
+    assert!(
+        bytes < 2_500_000,
+        "4 MB of overwrites should have been compacted, log is {bytes} bytes"
+    );
+    drop(s);
+    let s = Server::start(&["-aof-path", d]);
+    assert!(s.json("GET", "/kv/key9", "").1["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("999-"));
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn another_shard_count_is_refused() {
+    let dir = temp_dir("manifest");
+    let d = dir.to_str().unwrap();
+    drop(Server::start(&["-aof-path", d]));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kektordb"))
+        .args(["-http-addr", "127.0.0.1:0", "-aof-path", d, "-shards", "3"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("written by 2 shards") && err.contains("-shards 2"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
