@@ -152,7 +152,12 @@ fn routes_end_to_end() {
         "/vector/actions/import/commit",
         r#"{"index_name":"other"}"#,
     );
-    assert_eq!((st, v["vector_count"].clone()), (200, json!(1)));
+    assert_eq!(st, 202, "{v}");
+    assert!(v["id"].is_string());
+    assert_eq!(
+        s.json("GET", "/vector/indexes/other", "").1["vector_count"],
+        1
+    );
 
     // KV.
     assert_eq!(

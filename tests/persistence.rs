@@ -168,3 +168,81 @@ fn another_shard_count_is_refused() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn wait_task(s: &Server, id: &str) -> String {
+    for _ in 0..500 {
+        let (_, t) = s.json("GET", &format!("/system/tasks/{id}"), "");
+        let status = t["status"].as_str().unwrap().to_owned();
+        if status == "completed" || status == "failed" {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("task {id} did not finish")
+}
+
+#[test]
+fn import_is_all_or_nothing_across_a_crash() {
+    let dir = temp_dir("import");
+    let d = dir.to_str().unwrap();
+    let batch = |from: usize| {
+        let vectors: Vec<Value> = (from..from + 100)
+            .map(|i| json!({"id": format!("i{i}"), "vector": [i as f32, 1.0]}))
+            .collect();
+        json!({"index_name": "imp", "vectors": vectors}).to_string()
+    };
+    let mut s = Server::start(&["-aof-path", d]);
+    s.json("POST", "/vector/actions/create", r#"{"index_name":"imp"}"#);
+    s.json(
+        "POST",
+        "/vector/actions/add",
+        r#"{"index_name":"imp","id":"logged","vector":[0.5,0.5]}"#,
+    );
+    assert_eq!(s.json("POST", "/vector/actions/import", &batch(0)).0, 200);
+    assert_eq!(s.json("POST", "/vector/actions/import", &batch(100)).0, 200);
+    assert_eq!(
+        s.json("GET", "/vector/indexes/imp", "").1["vector_count"],
+        201
+    );
+    // Killed before the commit: none of the import is there, the logged write is.
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    drop(s);
+    let mut s = Server::start(&["-aof-path", d]);
+    assert_eq!(
+        s.json("GET", "/vector/indexes/imp", "").1["vector_count"],
+        1
+    );
+    // Imported and committed: all of it survives a kill.
+    s.json("POST", "/vector/actions/import", &batch(0));
+    s.json("POST", "/vector/actions/import", &batch(100));
+    let (st, t) = s.json(
+        "POST",
+        "/vector/actions/import/commit",
+        r#"{"index_name":"imp"}"#,
+    );
+    assert_eq!(st, 202);
+    assert_eq!(wait_task(&s, t["id"].as_str().unwrap()), "completed");
+    let (_, t) = s.json(
+        "GET",
+        &format!("/system/tasks/{}", t["id"].as_str().unwrap()),
+        "",
+    );
+    assert!(
+        t["progress_message"]
+            .as_str()
+            .unwrap()
+            .contains("compacted"),
+        "{t}"
+    );
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    drop(s);
+    let s = Server::start(&["-aof-path", d]);
+    assert_eq!(
+        s.json("GET", "/vector/indexes/imp", "").1["vector_count"],
+        201
+    );
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

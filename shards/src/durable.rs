@@ -88,6 +88,9 @@ pub struct DurableShard<S: Storage> {
     changes: u64,
     compacted_at: Instant,
     compacted_bytes: u64,
+    /// Ops applied without logging (an import) since the last compaction: automatic
+    /// compaction waits, so a half-done import never reaches the log.
+    importing: bool,
 }
 
 impl<S: Storage> DurableShard<S> {
@@ -104,6 +107,7 @@ impl<S: Storage> DurableShard<S> {
             changes: 0,
             compacted_at: Instant::now(),
             compacted_bytes: 0,
+            importing: false,
         }
     }
 
@@ -166,6 +170,7 @@ impl<S: Storage> DurableShard<S> {
                 changes: 0,
                 compacted_at: Instant::now(),
                 compacted_bytes,
+                importing: false,
             },
             report,
         ))
@@ -185,6 +190,17 @@ impl<S: Storage> DurableShard<S> {
         self.shard.apply(op)?;
         record::encode(&self.payload, &mut self.pending);
         self.changes += 1;
+        Ok(())
+    }
+
+    /// Applies `op` without logging it (import): it is lost on a crash until the
+    /// next compaction writes the whole state.
+    pub fn apply_unlogged(&mut self, op: Op) -> Result<(), ShardError> {
+        self.shard.apply(op)?;
+        if self.log.is_some() {
+            self.importing = true;
+            self.changes += 1;
+        }
         Ok(())
     }
 
@@ -229,7 +245,7 @@ impl<S: Storage> DurableShard<S> {
 
     /// Whether `policy` asks for a compaction now.
     pub fn compaction_due(&self, policy: &CompactPolicy) -> bool {
-        if self.log.is_none() {
+        if self.log.is_none() || self.importing {
             return false;
         }
         let by_save = policy.save.is_some_and(|(every, changes)| {
@@ -268,6 +284,7 @@ impl<S: Storage> DurableShard<S> {
         self.unsynced = false;
         self.changes = 0;
         self.compacted_at = Instant::now();
+        self.importing = false;
         Ok(self.compacted_bytes)
     }
 }
@@ -465,6 +482,43 @@ mod tests {
             rewrite_percentage: None,
         };
         assert!(!r.compaction_due(&policy), "no writes since recovery");
+    }
+
+    #[test]
+    fn unlogged_import_is_lost_on_crash_and_kept_by_compaction() {
+        let storage = CrashStorage::new(CrashAt::Never);
+        let (mut d, _) =
+            DurableShard::recover(storage.clone(), FsyncPolicy::Always, false).unwrap();
+        d.apply(Op::KvSet {
+            key: "logged".into(),
+            value: vec![1],
+        })
+        .unwrap();
+        d.apply_unlogged(Op::KvSet {
+            key: "imported".into(),
+            value: vec![2],
+        })
+        .unwrap();
+        d.commit().unwrap();
+        let policy = CompactPolicy {
+            save: Some((Duration::ZERO, 1)),
+            rewrite_percentage: Some(0),
+        };
+        assert!(
+            !d.compaction_due(&policy),
+            "no automatic compaction in the middle of an import"
+        );
+        let (r, _) =
+            DurableShard::recover(storage.after_crash(), FsyncPolicy::Always, false).unwrap();
+        assert_eq!(
+            (r.shard().kv().get("logged"), r.shard().kv().get("imported")),
+            (Some(&[1u8][..]), None)
+        );
+        let fresh = CrashStorage::new(CrashAt::Never);
+        d.compact_into(fresh.clone()).unwrap();
+        let (r, _) =
+            DurableShard::recover(fresh.after_crash(), FsyncPolicy::Always, false).unwrap();
+        assert_eq!(r.shard().kv().get("imported"), Some(&[2u8][..]));
     }
 
     fn decode_len(b: &[u8]) -> usize {

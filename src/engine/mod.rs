@@ -373,6 +373,10 @@ impl Engine {
     /// Adds or updates a batch; validated whole first, then applied on every owning
     /// shard in parallel (one job per shard). Returns the number of items.
     pub async fn add_batch(&self, index: &str, items: Vec<NewItem>) -> Result<usize> {
+        self.add_items(index, items, true).await
+    }
+
+    async fn add_items(&self, index: &str, items: Vec<NewItem>, logged: bool) -> Result<usize> {
         let dim = self.catalog().check_batch(index, &items)?;
         {
             let mut cat = self.catalog_mut();
@@ -398,12 +402,17 @@ impl Engine {
                 let index = index.to_owned();
                 self.write(s, move |ctx| -> std::result::Result<(), ShardError> {
                     for it in part {
-                        ctx.apply(Op::Upsert {
+                        let op = Op::Upsert {
                             index: index.clone(),
                             id: it.id,
                             vector: it.vector,
                             metadata: it.metadata,
-                        })?;
+                        };
+                        if logged {
+                            ctx.apply(op)?;
+                        } else {
+                            ctx.apply_unlogged(op)?;
+                        }
                     }
                     Ok(())
                 })
@@ -413,6 +422,13 @@ impl Engine {
             p.await??;
         }
         Ok(n)
+    }
+
+    /// Import: like `add_batch`, but the items are not logged one by one; they become
+    /// durable at the next compaction (`import/commit`). If the process dies first,
+    /// none of the imported items is there after restart.
+    pub async fn import_batch(&self, index: &str, items: Vec<NewItem>) -> Result<usize> {
+        self.add_items(index, items, false).await
     }
 
     pub async fn get_many(&self, index: &str, ids: Vec<String>) -> Result<Vec<Item>> {

@@ -29,7 +29,12 @@ pub async fn save(state: &State) -> Result<Response, ApiError> {
 
 /// `POST /system/aof-rewrite`: the same compaction as an asynchronous task (202).
 pub fn aof_rewrite(state: &State) -> Result<Response, ApiError> {
-    let task = state.tasks.start("aof-rewrite");
+    compaction_task(state, "aof-rewrite")
+}
+
+/// Starts a compaction of every shard's log as a task; answers 202 with the task.
+pub fn compaction_task(state: &State, what: &str) -> Result<Response, ApiError> {
+    let task = state.tasks.start(what);
     let (engine, tasks, id) = (state.engine.clone(), state.tasks.clone(), task.id.clone());
     glommio::spawn_local(async move {
         let progress = |done: usize, total: usize| {

@@ -39,26 +39,24 @@ pub async fn add_batch(state: &State, raw: &[u8]) -> Result<Response, ApiError> 
     Ok(Response::ok(json!({"status": "OK", "vectors_added": n})))
 }
 
-/// Import: without persistence (not built yet) it is an add-batch; the answer says so.
+/// Import: applied without per-item logging; durable after `import/commit`.
 pub async fn import(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddBatch = body(raw)?;
     let items = b.vectors.into_iter().map(new_item).collect();
-    let n = state.engine.add_batch(&b.index_name, items).await?;
+    let n = state.engine.import_batch(&b.index_name, items).await?;
     Ok(Response::ok(json!({
         "status": "OK",
         "vectors_imported": n,
-        "message": "imported in memory (persistence is not available yet)",
+        "message": "imported; durable after /vector/actions/import/commit",
     })))
 }
 
+/// Commit of an import: compacts every shard's log (the imported items become
+/// durable) as an asynchronous task with progress.
 pub async fn import_commit(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: IndexOnly = body(raw)?;
-    let info = state.engine.info(&b.index_name).await?;
-    Ok(Response::ok(json!({
-        "status": "OK",
-        "vector_count": info.len,
-        "message": "imported items are searchable; nothing is written to disk (persistence is not available yet)",
-    })))
+    state.engine.info(&b.index_name).await?;
+    crate::http::handlers::system::compaction_task(state, "import commit")
 }
 
 pub async fn get_many(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
