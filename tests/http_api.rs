@@ -293,7 +293,26 @@ fn bad_input_gets_the_right_4xx() {
         ("GET", "/vector/actions/search", "", 405),
         ("PATCH", "/kv/k", "", 405),
         ("GET", "/no/such/route", "", 404),
-        ("POST", "/graph/actions/link", "{}", 501),
+        ("POST", "/graph/actions/traverse", "{}", 501),
+        ("POST", "/graph/actions/link", "{}", 400),
+        (
+            "POST",
+            "/graph/actions/link",
+            r#"{"source_id":"a","target_id":"b","relation_type":""}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/graph/actions/get-edges",
+            r#"{"source_id":"a","direction":"sideways"}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/graph/actions/unlink",
+            r#"{"source_id":"a","target_id":"b","relation_type":"r"}"#,
+            404,
+        ),
         ("POST", "/rag/retrieve", "{}", 501),
         (
             "POST",

@@ -246,3 +246,70 @@ fn import_is_all_or_nothing_across_a_crash() {
     drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn graph_survives_restart_and_compaction_with_its_history() {
+    let dir = temp_dir("graph");
+    let d = dir.to_str().unwrap();
+    let s = Server::start(&["-aof-path", d]);
+    let link = |src: &str, dst: &str, rel: &str| {
+        let body = json!({"source_id": src, "target_id": dst, "relation_type": rel, "weight": 0.5, "props": {"k": src}});
+        let (st, v) = s.json("POST", "/graph/actions/link", &body.to_string());
+        assert_eq!(st, 200, "{v}");
+        v["created_at"].as_i64().unwrap()
+    };
+    let t_ab = link("a", "b", "next");
+    link("b", "c", "next");
+    link("a", "c", "related");
+    let (st, _) = s.json(
+        "POST",
+        "/graph/actions/unlink",
+        r#"{"source_id":"a","target_id":"b","relation_type":"next"}"#,
+    );
+    assert_eq!(st, 200);
+    let (st, _) = s.json(
+        "POST",
+        "/graph/actions/unlink",
+        r#"{"source_id":"a","target_id":"c","relation_type":"related","hard_delete":true}"#,
+    );
+    assert_eq!(st, 200);
+    let check = |s: &Server| {
+        let edges = |body: Value| {
+            s.json("POST", "/graph/actions/get-edges", &body.to_string())
+                .1["edges"]
+                .clone()
+        };
+        // Now: a->b is soft-deleted, a->c is gone, b->c stands.
+        assert_eq!(edges(json!({"source_id": "a"})), json!([]));
+        let past = edges(json!({"source_id": "a", "relation_type": "next", "at_time": t_ab + 1}));
+        assert_eq!(
+            past.as_array().unwrap().len(),
+            1,
+            "time travel sees the soft-deleted edge: {past}"
+        );
+        assert_eq!(past[0]["t"], "b");
+        assert_eq!(past[0]["p"]["k"], "a");
+        assert!(past[0]["d"].as_i64().unwrap() > t_ab);
+        let incoming = s
+            .json(
+                "POST",
+                "/graph/actions/get-incoming",
+                r#"{"target_id":"c","relation_type":"next"}"#,
+            )
+            .1;
+        assert_eq!(incoming["sources"], json!(["b"]));
+        let hard =
+            edges(json!({"source_id": "a", "relation_type": "related", "at_time": t_ab + 1}));
+        assert_eq!(hard, json!([]), "a hard delete leaves no history");
+    };
+    check(&s);
+    drop(s);
+    let s = Server::start(&["-aof-path", d]);
+    check(&s);
+    assert_eq!(s.json("POST", "/system/save", "").0, 200);
+    drop(s);
+    let s = Server::start(&["-aof-path", d]);
+    check(&s);
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,6 +10,7 @@ pub mod distance;
 pub mod durable;
 pub mod error;
 pub mod filter;
+pub mod graph;
 pub mod hnsw;
 pub mod index;
 pub mod kv;

@@ -9,12 +9,16 @@
 //! 3 Upsert: string index, string id, vector, json metadata
 //! 4 Delete: string index, string id
 //! 5 KvSet: string key, bytes value    6 KvDelete: string key
+//! 7 GraphLink: u8 side (0 out, 1 in), string node, string relation, string other,
+//!   f32 weight, i64 at (unix ns), json props
+//! 8 GraphUnlink: u8 side, string node, string relation, string other, i64 at, u8 hard
 //! ```
 
 use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::error::ShardError;
+use crate::graph::Side;
 use crate::index::IndexConfig;
 use crate::shard::Shard;
 
@@ -42,6 +46,25 @@ pub enum Op {
     },
     KvDelete {
         key: String,
+    },
+    /// One side of an edge: `node -[relation]-> other` (Out) or
+    /// `other -[relation]-> node` stored under `node` (In).
+    GraphLink {
+        side: Side,
+        node: String,
+        relation: String,
+        other: String,
+        weight: f32,
+        at: i64,
+        props: Map<String, Value>,
+    },
+    GraphUnlink {
+        side: Side,
+        node: String,
+        relation: String,
+        other: String,
+        at: i64,
+        hard: bool,
     },
 }
 
@@ -110,6 +133,40 @@ impl Op {
                 out.push(6);
                 put_bytes(out, key.as_bytes());
             }
+            Op::GraphLink {
+                side,
+                node,
+                relation,
+                other,
+                weight,
+                at,
+                props,
+            } => {
+                out.push(7);
+                out.push(side_byte(*side));
+                put_bytes(out, node.as_bytes());
+                put_bytes(out, relation.as_bytes());
+                put_bytes(out, other.as_bytes());
+                out.extend_from_slice(&weight.to_le_bytes());
+                out.extend_from_slice(&at.to_le_bytes());
+                put_bytes(out, &serde_json::to_vec(props).expect("props serialize"));
+            }
+            Op::GraphUnlink {
+                side,
+                node,
+                relation,
+                other,
+                at,
+                hard,
+            } => {
+                out.push(8);
+                out.push(side_byte(*side));
+                put_bytes(out, node.as_bytes());
+                put_bytes(out, relation.as_bytes());
+                put_bytes(out, other.as_bytes());
+                out.extend_from_slice(&at.to_le_bytes());
+                out.push(u8::from(*hard));
+            }
         }
     }
 
@@ -137,12 +194,36 @@ impl Op {
                 value: r.bytes()?.to_vec(),
             },
             6 => Op::KvDelete { key: r.string()? },
+            7 => Op::GraphLink {
+                side: r.side()?,
+                node: r.string()?,
+                relation: r.string()?,
+                other: r.string()?,
+                weight: f32::from_le_bytes(r.take(4)?.try_into().expect("4 bytes")),
+                at: i64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes")),
+                props: r.json()?,
+            },
+            8 => Op::GraphUnlink {
+                side: r.side()?,
+                node: r.string()?,
+                relation: r.string()?,
+                other: r.string()?,
+                at: i64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes")),
+                hard: r.u8()? != 0,
+            },
             other => return Err(OpDecodeError::Opcode(other)),
         };
         match bytes.len() - r.at {
             0 => Ok(op),
             n => Err(OpDecodeError::Trailing(n)),
         }
+    }
+}
+
+fn side_byte(side: Side) -> u8 {
+    match side {
+        Side::Out => 0,
+        Side::In => 1,
     }
 }
 
@@ -160,6 +241,13 @@ impl<'a> Reader<'a> {
     }
     fn u8(&mut self) -> Result<u8, OpDecodeError> {
         Ok(self.take(1)?[0])
+    }
+    fn side(&mut self) -> Result<Side, OpDecodeError> {
+        match self.u8()? {
+            0 => Ok(Side::Out),
+            1 => Ok(Side::In),
+            other => Err(OpDecodeError::Opcode(other)),
+        }
     }
     fn u32(&mut self) -> Result<usize, OpDecodeError> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")) as usize)
@@ -209,6 +297,30 @@ impl Shard {
                 key: k.to_owned(),
                 value: v.to_vec(),
             }))
+            .chain([Side::Out, Side::In].into_iter().flat_map(move |side| {
+                self.graph()
+                    .all_versions(side)
+                    .flat_map(move |(node, relation, e)| {
+                        let link = Op::GraphLink {
+                            side,
+                            node: node.to_owned(),
+                            relation: relation.to_owned(),
+                            other: e.other.clone(),
+                            weight: e.weight,
+                            at: e.created,
+                            props: e.props.clone(),
+                        };
+                        let unlink = e.deleted.map(|at| Op::GraphUnlink {
+                            side,
+                            node: node.to_owned(),
+                            relation: relation.to_owned(),
+                            other: e.other.clone(),
+                            at,
+                            hard: false,
+                        });
+                        std::iter::once(link).chain(unlink)
+                    })
+            }))
     }
 
     /// Applies one op. Replaying a log applies exactly the ops that succeeded when
@@ -230,6 +342,39 @@ impl Shard {
             Op::KvSet { key, value } => self.kv_mut().set(&key, value),
             Op::KvDelete { key } => {
                 self.kv_mut().delete(&key);
+                Ok(())
+            }
+            Op::GraphLink {
+                side,
+                node,
+                relation,
+                other,
+                weight,
+                at,
+                props,
+            } => {
+                crate::graph::check_relation(&relation)?;
+                crate::graph::check_props(&props)?;
+                let edge = crate::graph::Edge {
+                    other,
+                    created: at,
+                    deleted: None,
+                    weight,
+                    props,
+                };
+                self.graph_mut().link(side, &node, &relation, edge);
+                Ok(())
+            }
+            Op::GraphUnlink {
+                side,
+                node,
+                relation,
+                other,
+                at,
+                hard,
+            } => {
+                self.graph_mut()
+                    .unlink(side, &node, &relation, &other, at, hard);
                 Ok(())
             }
         }
@@ -267,6 +412,23 @@ mod tests {
                 value: vec![0, 255, 7],
             },
             Op::KvDelete { key: "k".into() },
+            Op::GraphLink {
+                side: Side::In,
+                node: "b".into(),
+                relation: "next".into(),
+                other: "a".into(),
+                weight: 0.5,
+                at: -3,
+                props: serde_json::json!({"p": 1}).as_object().cloned().unwrap(),
+            },
+            Op::GraphUnlink {
+                side: Side::Out,
+                node: "a".into(),
+                relation: "next".into(),
+                other: "b".into(),
+                at: 1_700_000_000_000_000_000,
+                hard: true,
+            },
         ]
     }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::error::{Result, ShardError};
+use crate::graph::Graph;
 use crate::index::{Index, IndexConfig, Item, PartQuery};
 use crate::kv::KvStore;
 use crate::search::PartHit;
@@ -15,6 +16,7 @@ use crate::text::{CorpusStats, StatsSnapshot};
 pub struct Shard {
     indexes: HashMap<String, Index>,
     kv: KvStore,
+    graph: Graph,
 }
 
 impl Shard {
@@ -92,5 +94,13 @@ impl Shard {
     }
     pub fn kv_mut(&mut self) -> &mut KvStore {
         &mut self.kv
+    }
+
+    /// The edges stored on this shard (outgoing of its ids, incoming to its ids).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+    pub fn graph_mut(&mut self) -> &mut Graph {
+        &mut self.graph
     }
 }

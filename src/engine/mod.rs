@@ -22,6 +22,7 @@ use std::time::Duration;
 
 pub use kektordb_shards::durable::CompactPolicy;
 use kektordb_shards::durable::{DurableShard, FsyncPolicy, RecoveryReport};
+use kektordb_shards::graph::{check_props, check_relation, Edge, Side};
 use kektordb_shards::op::Op;
 
 use kektordb_shards::index::{IndexConfig, IndexMemory, Item};
@@ -81,6 +82,25 @@ type Acked<R> = flume::Receiver<std::result::Result<R, String>>;
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
+}
+
+/// One link request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    pub source: String,
+    pub target: String,
+    pub relation: String,
+    /// Also link `target -[inverse]-> source`.
+    pub inverse: Option<String>,
+    pub weight: f32,
+    pub props: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Unix time in nanoseconds (the graph's timestamps).
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
 }
 
 /// Per-shard figures for metrics.
@@ -551,6 +571,128 @@ impl Engine {
             progress(s + 1, n);
         }
         Ok(total)
+    }
+
+    /// Links `source -[relation]-> target` (and `target -[inverse]-> source`): the
+    /// outgoing side goes to the source's shard, the incoming side (reverse index) to
+    /// the target's; acknowledged once every side is durable. Returns the timestamp.
+    pub async fn link(&self, link: Link) -> Result<i64> {
+        kektordb_shards::index::check_id(&link.source)?;
+        kektordb_shards::index::check_id(&link.target)?;
+        check_relation(&link.relation)?;
+        check_props(&link.props)?;
+        if let Some(inv) = &link.inverse {
+            check_relation(inv)?;
+        }
+        if !link.weight.is_finite() {
+            return Err(ShardError::invalid("weight", "must be a finite number").into());
+        }
+        let at = now_nanos();
+        let mut ops = vec![
+            (&link.source, Side::Out, &link.relation, &link.target),
+            (&link.target, Side::In, &link.relation, &link.source),
+        ];
+        if let Some(inv) = &link.inverse {
+            ops.push((&link.target, Side::Out, inv, &link.source));
+            ops.push((&link.source, Side::In, inv, &link.target));
+        }
+        let ops: Vec<(usize, Op)> = ops
+            .into_iter()
+            .map(|(node, side, relation, other)| {
+                (
+                    shard_of(node, self.shards()),
+                    Op::GraphLink {
+                        side,
+                        node: node.clone(),
+                        relation: relation.clone(),
+                        other: other.clone(),
+                        weight: link.weight,
+                        at,
+                        props: link.props.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.apply_grouped(ops).await?;
+        Ok(at)
+    }
+
+    /// Soft-deletes (or with `hard`, removes) `source -[relation]-> target` on both
+    /// sides. Returns whether the outgoing side had it.
+    pub async fn unlink(
+        &self,
+        source: &str,
+        target: &str,
+        relation: &str,
+        hard: bool,
+    ) -> Result<bool> {
+        check_relation(relation)?;
+        let at = now_nanos();
+        let out_shard = shard_of(source, self.shards());
+        let existed = self
+            .ask(out_shard, {
+                let (s, r, t) = (source.to_owned(), relation.to_owned(), target.to_owned());
+                move |sh: &Shard| sh.graph().has_edge(Side::Out, &s, &r, &t, hard)
+            })
+            .await?;
+        let op = |node: &str, side, other: &str| Op::GraphUnlink {
+            side,
+            node: node.to_owned(),
+            relation: relation.to_owned(),
+            other: other.to_owned(),
+            at,
+            hard,
+        };
+        self.apply_grouped(vec![
+            (out_shard, op(source, Side::Out, target)),
+            (
+                shard_of(target, self.shards()),
+                op(target, Side::In, source),
+            ),
+        ])
+        .await?;
+        Ok(existed)
+    }
+
+    /// Applies ops grouped into one write job per shard, all shards in parallel.
+    async fn apply_grouped(&self, ops: Vec<(usize, Op)>) -> Result<()> {
+        let mut by_shard: Vec<Vec<Op>> = (0..self.shards()).map(|_| Vec::new()).collect();
+        for (s, op) in ops {
+            by_shard[s].push(op);
+        }
+        let pending: Vec<_> = by_shard
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ops)| !ops.is_empty())
+            .map(|(s, ops)| {
+                self.write(s, move |ctx| -> std::result::Result<(), ShardError> {
+                    for op in ops {
+                        ctx.apply(op)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for p in pending {
+            p.await??;
+        }
+        Ok(())
+    }
+
+    /// Edges of `node` alive at `at` (unix ns; `i64::MAX` = now): outgoing (`Side::Out`)
+    /// or incoming (`Side::In`), for one relation or all: (relation, edge).
+    pub async fn edges(
+        &self,
+        node: &str,
+        relation: Option<&str>,
+        side: Side,
+        at: i64,
+    ) -> Result<Vec<(String, Edge)>> {
+        let (n, r) = (node.to_owned(), relation.map(str::to_owned));
+        self.ask(shard_of(node, self.shards()), move |sh| {
+            sh.graph().edges(side, &n, r.as_deref(), at)
+        })
+        .await
     }
 
     /// Vectors, keys and memory per shard (for metrics).

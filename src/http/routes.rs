@@ -2,7 +2,7 @@
 //! routes of features not built yet (501 with a JSON error, never 404 or a hang).
 
 use super::errors::ApiError;
-use super::handlers::{indexes, kv, system, vectors};
+use super::handlers::{graph, indexes, kv, system, vectors};
 use super::request::Request;
 use super::response::Response;
 use super::server::State;
@@ -149,7 +149,26 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
             _ => ("aof_rewrite", Err(wrong())),
         },
         ["system", "vectorizers", ..] | ["rag", ..] => ("rag", not_available("the RAG pipeline")),
-        ["graph", ..] => ("graph", not_available("the graph layer")),
+        ["graph", "actions", action] => {
+            if m != "POST" {
+                return ("graph", Err(wrong()));
+            }
+            match *action {
+                "link" => ("graph_link", graph::link(state, b).await),
+                "unlink" => ("graph_unlink", graph::unlink(state, b).await),
+                "get-edges" => ("graph_read", graph::get_edges(state, b).await),
+                "get-links" => ("graph_read", graph::get_links(state, b).await),
+                "get-incoming" => ("graph_read", graph::get_incoming(state, b).await),
+                "get-all-relations" => ("graph_read", graph::get_all_relations(state, b).await),
+                "get-all-incoming" => ("graph_read", graph::get_all_incoming(state, b).await),
+                "get-connections" => ("graph_read", graph::get_connections(state, b).await),
+                _ => (
+                    "graph",
+                    not_available("this graph action (traverse, extract-subgraph, find-path, node properties and search-nodes)"),
+                ),
+            }
+        }
+        ["graph", ..] => ("graph", not_available("this graph route")),
         ["ui", ..] => ("ui", not_available("the dashboard")),
         ["sessions", ..] | ["users", ..] | ["auth", ..] | ["compile", ..] | ["artifacts", ..] => {
             ("other", not_available("this route"))

@@ -85,6 +85,29 @@ def test_errors(db):
     with pytest.raises(APIError, match="expected"):
         db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
     with pytest.raises(APIError, match="not available yet"):
-        db.vlink("e", "x", "y", "rel")
+        db.extract_subgraph("e", "x", ["rel"])
     with pytest.raises(APIError, match="not available yet"):
         db.vcompress("e", "int8")
+
+
+def test_graph(db):
+    db.vcreate("g", metric="euclidean")
+    db.vadd("g", "chunk1", [1.0, 0.0], {"text": "one"})
+    db.vadd("g", "chunk2", [0.0, 1.0], {"text": "two"})
+    db.vlink("g", "chunk1", "chunk2", "next", inverse_relation="prev")
+    db.vlink("g", "chunk1", "doc", "parent")
+    assert db.vget_links("g", "chunk1", "next") == ["chunk2"]
+    assert db.get_incoming("g", "chunk2", "next") == ["chunk1"]
+    assert db.vget_links("g", "chunk2", "prev") == ["chunk1"]
+    assert db.get_all_relations("g", "chunk1") == {"next": ["chunk2"], "parent": ["doc"]}
+    assert db.get_all_incoming("g", "chunk1") == {"prev": ["chunk2"]}
+    conns = db.vget_connections("g", "chunk1", "next")
+    assert [c["id"] for c in conns] == ["chunk2"] and conns[0]["metadata"]["text"] == "two"
+    edges = db.get_edges("g", "chunk1", "next")
+    assert [e["t"] for e in edges] == ["chunk2"] and edges[0]["w"] == 1.0
+    created = edges[0]["c"]
+    db.vunlink("g", "chunk1", "chunk2", "next")
+    assert db.vget_links("g", "chunk1", "next") == []
+    # Time travel: just after the link, the edge was there.
+    past = db.get_edges("g", "chunk1", "next", at_time=created + 1)
+    assert [e["t"] for e in past] == ["chunk2"] and "d" in past[0]

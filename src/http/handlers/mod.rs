@@ -1,5 +1,6 @@
 //! Route handlers, one file per area of the API.
 
+pub mod graph;
 pub mod indexes;
 pub mod kv;
 pub mod system;
