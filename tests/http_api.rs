@@ -293,7 +293,20 @@ fn bad_input_gets_the_right_4xx() {
         ("GET", "/vector/actions/search", "", 405),
         ("PATCH", "/kv/k", "", 405),
         ("GET", "/no/such/route", "", 404),
-        ("POST", "/graph/actions/traverse", "{}", 501),
+        ("POST", "/graph/actions/invalidate", "{}", 501),
+        ("POST", "/graph/actions/traverse", "{}", 400),
+        (
+            "POST",
+            "/graph/actions/get-node-properties",
+            r#"{"index_name":"v","node_id":"zz"}"#,
+            404,
+        ),
+        (
+            "POST",
+            "/graph/actions/search-nodes",
+            r#"{"index_name":"v","property_filter":"a ="}"#,
+            400,
+        ),
         ("POST", "/graph/actions/link", "{}", 400),
         (
             "POST",

@@ -358,6 +358,16 @@ impl Index {
         })
     }
 
+    /// Live items (entities included) whose metadata matches `expr`, at most `limit`,
+    /// in node order.
+    pub fn find(&self, expr: &Expr, limit: usize) -> Vec<Item> {
+        filter::evaluate(expr, &self.meta_index, &self.live)
+            .iter()
+            .take(limit)
+            .filter_map(|node| self.get(&self.ids[node as usize]))
+            .collect()
+    }
+
     pub fn get(&self, id: &str) -> Option<Item> {
         let &node = self.by_id.get(id)?;
         if !self.live.contains(node) {

@@ -695,6 +695,68 @@ impl Engine {
         .await
     }
 
+    /// One hop from many nodes at once (one job per shard): every edge of each node on
+    /// each of `sides`, alive at `at`, whose relation is in `relations` (all if empty).
+    pub async fn neighbors(
+        &self,
+        nodes: Vec<String>,
+        relations: Vec<String>,
+        sides: Vec<Side>,
+        at: i64,
+    ) -> Result<Vec<(String, Side, String, Edge)>> {
+        let n = self.shards();
+        let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
+        for node in nodes {
+            by_shard[shard_of(&node, n)].push(node);
+        }
+        let relations = Arc::new(relations);
+        let sides = Arc::new(sides);
+        let pending: Vec<_> = by_shard
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ns)| !ns.is_empty())
+            .map(|(s, ns)| {
+                let (relations, sides) = (relations.clone(), sides.clone());
+                self.ask(s, move |sh| {
+                    let mut out = Vec::new();
+                    for node in &ns {
+                        for side in sides.iter() {
+                            for (rel, e) in sh.graph().edges(*side, node, None, at) {
+                                if relations.is_empty() || relations.contains(&rel) {
+                                    out.push((node.clone(), *side, rel, e));
+                                }
+                            }
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for p in pending {
+            out.extend(p.await?);
+        }
+        Ok(out)
+    }
+
+    /// Items of `index` (entities included) matching a metadata filter, at most
+    /// `limit`, ordered by id.
+    pub async fn find_nodes(&self, index: &str, filter: &str, limit: usize) -> Result<Vec<Item>> {
+        self.catalog().get(index)?;
+        let expr = Arc::new(kektordb_shards::filter::parse(filter).map_err(ShardError::from)?);
+        let owned = index.to_owned();
+        let parts = self
+            .ask_all(move |s| s.index(&owned).map(|ix| ix.find(&expr, limit)))
+            .await?;
+        let mut items = Vec::new();
+        for p in parts {
+            items.extend(p?);
+        }
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+        items.truncate(limit);
+        Ok(items)
+    }
+
     /// Vectors, keys and memory per shard (for metrics).
     pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
         self.ask_all(|s| {

@@ -2,7 +2,7 @@
 //! routes of features not built yet (501 with a JSON error, never 404 or a hang).
 
 use super::errors::ApiError;
-use super::handlers::{graph, indexes, kv, system, vectors};
+use super::handlers::{graph, graph_walk, indexes, kv, system, vectors};
 use super::request::Request;
 use super::response::Response;
 use super::server::State;
@@ -162,10 +162,19 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
                 "get-all-relations" => ("graph_read", graph::get_all_relations(state, b).await),
                 "get-all-incoming" => ("graph_read", graph::get_all_incoming(state, b).await),
                 "get-connections" => ("graph_read", graph::get_connections(state, b).await),
-                _ => (
-                    "graph",
-                    not_available("this graph action (traverse, extract-subgraph, find-path, node properties and search-nodes)"),
+                "extract-subgraph" => ("graph_walk", graph_walk::extract_subgraph(state, b).await),
+                "traverse" => ("graph_walk", graph_walk::traverse(state, b).await),
+                "find-path" => ("graph_walk", graph_walk::find_path(state, b).await),
+                "set-node-properties" => (
+                    "graph_props",
+                    graph_walk::set_node_properties(state, b).await,
                 ),
+                "get-node-properties" => (
+                    "graph_props",
+                    graph_walk::get_node_properties(state, b).await,
+                ),
+                "search-nodes" => ("graph_props", graph_walk::search_nodes(state, b).await),
+                _ => ("graph", not_available("this graph action")),
             }
         }
         ["graph", ..] => ("graph", not_available("this graph route")),

@@ -85,7 +85,7 @@ def test_errors(db):
     with pytest.raises(APIError, match="expected"):
         db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
     with pytest.raises(APIError, match="not available yet"):
-        db.extract_subgraph("e", "x", ["rel"])
+        db.vreinforce("e", ["x"])
     with pytest.raises(APIError, match="not available yet"):
         db.vcompress("e", "int8")
 
@@ -111,3 +111,32 @@ def test_graph(db):
     # Time travel: just after the link, the edge was there.
     past = db.get_edges("g", "chunk1", "next", at_time=created + 1)
     assert [e["t"] for e in past] == ["chunk2"] and "d" in past[0]
+
+
+def test_graph_walks_and_node_properties(db):
+    db.vcreate("w", metric="euclidean")
+    for i in range(4):
+        db.vadd("w", f"c{i}", [float(i), 1.0], {"text": f"chunk {i}", "doc": "d1"})
+    db.set_node_properties("w", "d1", {"type": "document", "title": "Manual"})  # entity created
+    db.set_node_properties("w", "c0", {"first": True})
+    assert db.get_node_properties("w", "c0") == {"text": "chunk 0", "doc": "d1", "first": True}
+    assert db.get_node_properties("w", "d1")["type"] == "document"
+    for i in range(3):
+        db.vlink("w", f"c{i}", f"c{i + 1}", "next", inverse_relation="prev")
+    for i in range(4):
+        db.vlink("w", f"c{i}", "d1", "parent", inverse_relation="child")
+    # The vector of c0 survived the property update.
+    assert db.vsearch("w", [0.0, 1.0], k=1) == ["c0"]
+    found = db.search_nodes("w", "type = 'document'")
+    assert [n["id"] for n in found] == ["d1"]
+    path = db.find_path("w", "c0", "c3", relations=["next"])
+    assert path["found"] and path["path"] == ["c0", "c1", "c2", "c3"]
+    assert not db.find_path("w", "c3", "c0", relations=["next"])["found"]
+    tree = db.traverse("w", "c1", ["parent.child", "next.next"])
+    siblings = sorted(n["id"] for n in tree["connections"]["parent"][0]["connections"]["child"])
+    assert siblings == ["c0", "c1", "c2", "c3"]
+    assert tree["connections"]["next"][0]["connections"]["next"][0]["id"] == "c3"
+    assert tree["connections"]["parent"][0]["metadata"]["title"] == "Manual"
+    sub = db.extract_subgraph("w", "c0", ["next"], max_depth=2)
+    assert sorted(n["id"] for n in sub["nodes"]) == ["c0", "c1", "c2"]
+    assert {"source": "c0", "target": "c1", "relation": "next", "dir": "out"} in sub["edges"]

@@ -1,6 +1,7 @@
 //! Route handlers, one file per area of the API.
 
 pub mod graph;
+pub mod graph_walk;
 pub mod indexes;
 pub mod kv;
 pub mod system;
