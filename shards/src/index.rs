@@ -187,6 +187,8 @@ pub struct PartQuery<'a> {
     pub filter: Option<&'a Expr>,
     /// Analyzed query terms (hybrid or text search).
     pub terms: Option<&'a [String]>,
+    /// Only these ids may be returned (a graph filter's reachable set).
+    pub only_ids: Option<&'a [String]>,
 }
 
 pub struct Index {
@@ -397,9 +399,19 @@ impl Index {
         q: &PartQuery,
         stats: Option<&dyn CorpusStats>,
     ) -> Result<Vec<PartHit>> {
-        let allowed = q
-            .filter
-            .map(|expr| filter::evaluate(expr, &self.meta_index, &self.searchable));
+        let only = q.only_ids.map(|ids| {
+            let mut set: RoaringBitmap = ids
+                .iter()
+                .filter_map(|id| self.by_id.get(id.as_str()).copied())
+                .collect();
+            set &= &self.searchable;
+            set
+        });
+        let allowed = match (q.filter, only) {
+            (Some(expr), Some(only)) => Some(filter::evaluate(expr, &self.meta_index, &only)),
+            (Some(expr), None) => Some(filter::evaluate(expr, &self.meta_index, &self.searchable)),
+            (None, only) => only,
+        };
         let text_side = match (q.terms, &self.text) {
             (Some(_), None) => {
                 return Err(ShardError::TextSearchDisabled {

@@ -147,6 +147,8 @@ pub struct SearchPlan {
     pub filter: Option<Expr>,
     /// Analyzed query terms, when text takes part.
     pub terms: Option<Vec<String>>,
+    /// Restrict results to these ids (set by a graph filter).
+    pub only_ids: Option<Vec<String>>,
 }
 
 impl SearchPlan {
@@ -190,6 +192,7 @@ impl SearchPlan {
             vector: req.vector.filter(|_| alpha > 0.0),
             filter,
             terms,
+            only_ids: None,
         })
     }
 
@@ -206,6 +209,7 @@ impl SearchPlan {
             ef: self.ef,
             filter: self.filter.as_ref(),
             terms: self.terms.as_deref(),
+            only_ids: self.only_ids.as_deref(),
         }
     }
 

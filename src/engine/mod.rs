@@ -500,7 +500,20 @@ impl Engine {
     /// Vector, text, filtered and hybrid search: one job per shard (two with text:
     /// statistics first, so IDF is global), merged here.
     pub async fn search(&self, index: &str, req: SearchRequest) -> Result<Vec<SearchHit>> {
-        let plan = Arc::new(SearchPlan::new(self.catalog().get(index)?, req)?);
+        self.search_within(index, req, None).await
+    }
+
+    /// A search whose results must be among `only_ids` (None: no restriction). A
+    /// small set is scanned exactly on each shard, so recall holds.
+    pub async fn search_within(
+        &self,
+        index: &str,
+        req: SearchRequest,
+        only_ids: Option<Vec<String>>,
+    ) -> Result<Vec<SearchHit>> {
+        let mut plan = SearchPlan::new(self.catalog().get(index)?, req)?;
+        plan.only_ids = only_ids;
+        let plan = Arc::new(plan);
         let stats = match &plan.terms {
             Some(terms) => {
                 let (index, terms) = (index.to_owned(), terms.clone());

@@ -140,3 +140,14 @@ def test_graph_walks_and_node_properties(db):
     sub = db.extract_subgraph("w", "c0", ["next"], max_depth=2)
     assert sorted(n["id"] for n in sub["nodes"]) == ["c0", "c1", "c2"]
     assert {"source": "c0", "target": "c1", "relation": "next", "dir": "out"} in sub["edges"]
+    # Search restricted to what is reachable from c0 in one "next" hop: c0 and c1.
+    res = db.vsearch("w", [3.0, 1.0], k=3, graph_filter={"root_id": "c0", "relations": ["next"], "max_depth": 1})
+    assert res == ["c1", "c0"]
+    both = db.vsearch("w", [3.0, 1.0], k=2, graph_filter={"root_id": "c1", "relations": ["next"], "max_depth": 1, "direction": "both"})
+    assert both == ["c2", "c1"]
+    rich = db.vsearch("w", [0.0, 1.0], k=1, include_relations=["next", "parent"], hydrate_relations=True)
+    assert rich[0]["id"] == "c0" and rich[0]["node"]["metadata"]["text"] == "chunk 0"
+    assert rich[0]["node"]["connections"]["next"][0]["id"] == "c1"
+    assert rich[0]["node"]["connections"]["parent"][0]["metadata"]["title"] == "Manual"
+    ids_only = db.vsearch("w", [0.0, 1.0], k=1, include_relations=["next"])
+    assert ids_only[0]["node"]["connections"]["next"][0] == {"id": "c1"}

@@ -37,7 +37,7 @@ struct SubgraphBody {
     guide_vector: Option<Value>,
 }
 
-async fn hydrate(
+async fn hydrate_items(
     state: &State,
     index: &str,
     ids: Vec<String>,
@@ -105,7 +105,7 @@ pub async fn extract_subgraph(state: &State, raw: &[u8]) -> Result<Response, Api
             }
         }
     }
-    let items = hydrate(state, &b.index_name, order.clone()).await?;
+    let items = hydrate_items(state, &b.index_name, order.clone()).await?;
     let nodes: Vec<Value> = order
         .iter()
         .map(|id| json!({"id": id, "metadata": items.get(id).map(|i| Value::Object(i.metadata.clone())).unwrap_or(json!({}))}))
@@ -153,9 +153,24 @@ fn render(id: &str, tree: &Tree, items: &HashMap<String, Item>) -> Value {
 
 pub async fn traverse(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: TraverseBody = body(raw)?;
+    Ok(Response::ok(
+        walk_paths(state, &b.index_name, &b.source_id, &b.paths, true).await?,
+    ))
+}
+
+/// Follows dot-notation relation paths (`parent.child`) from `source` and returns
+/// the nested tree `{id, vector?, metadata?, connections: {relation: [node]}}`,
+/// hydrated from `index` when `hydrate`.
+pub async fn walk_paths(
+    state: &State,
+    index: &str,
+    source: &str,
+    paths: &[String],
+    hydrate: bool,
+) -> Result<Value, ApiError> {
     let mut root = Tree::default();
-    let mut all: HashSet<String> = HashSet::from([b.source_id.clone()]);
-    for path in &b.paths {
+    let mut all: HashSet<String> = HashSet::from([source.to_owned()]);
+    for path in paths {
         let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
         if segments.len() > PATH_DEPTH_MAX {
             return Err(ApiError::BadRequest(format!(
@@ -163,8 +178,7 @@ pub async fn traverse(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
             )));
         }
         // Walk level by level; `level` holds (node, route of indexes into the tree).
-        let mut level: Vec<(String, Vec<(String, usize)>)> =
-            vec![(b.source_id.clone(), Vec::new())];
+        let mut level: Vec<(String, Vec<(String, usize)>)> = vec![(source.to_owned(), Vec::new())];
         for seg in segments {
             let nodes: Vec<String> = level.iter().map(|(n, _)| n.clone()).collect();
             let hop = state
@@ -205,8 +219,55 @@ pub async fn traverse(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
             level = next;
         }
     }
-    let items = hydrate(state, &b.index_name, all.into_iter().collect()).await?;
-    Ok(Response::ok(render(&b.source_id, &root, &items)))
+    let items = if hydrate {
+        hydrate_items(state, index, all.into_iter().collect()).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(render(source, &root, &items))
+}
+
+/// Ids reachable from `root` within `max_depth` hops along `relations` (all if
+/// empty) in `direction` (out, in or both), the root included.
+pub async fn reachable(
+    state: &State,
+    root: &str,
+    relations: Vec<String>,
+    max_depth: usize,
+    direction: &str,
+) -> Result<Vec<String>, ApiError> {
+    let sides = match direction {
+        "" | "out" => vec![Side::Out],
+        "in" => vec![Side::In],
+        "both" => vec![Side::Out, Side::In],
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "graph_filter.direction must be out, in or both, got '{other}'"
+            )))
+        }
+    };
+    let mut seen: HashSet<String> = HashSet::from([root.to_owned()]);
+    let mut frontier = vec![root.to_owned()];
+    for _ in 0..max_depth.min(PATH_DEPTH_MAX) {
+        if frontier.is_empty() || seen.len() >= WALK_NODES_MAX {
+            break;
+        }
+        let hop = state
+            .engine
+            .neighbors(
+                std::mem::take(&mut frontier),
+                relations.clone(),
+                sides.clone(),
+                i64::MAX,
+            )
+            .await?;
+        for (.., e) in hop {
+            if seen.len() < WALK_NODES_MAX && seen.insert(e.other.clone()) {
+                frontier.push(e.other);
+            }
+        }
+    }
+    Ok(seen.into_iter().collect())
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ use kektordb_shards::{SearchHit, SearchRequest};
 use serde_json::{json, Value};
 
 use super::body;
+use super::graph_walk;
 use crate::http::dto::{AddBatch, AddOne, DeleteVector, GetVectors, IndexOnly, Search, VectorItem};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
@@ -92,40 +93,64 @@ pub async fn delete(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     }
 }
 
-async fn run_search(state: &State, raw: &[u8]) -> Result<Vec<SearchHit>, ApiError> {
-    let b: Search = body(raw)?;
-    if b.include_relations.as_ref().is_some_and(|r| !r.is_empty()) || b.hydrate_relations {
-        return Err(ApiError::NotAvailable(
-            "include_relations / hydrate_relations (the graph layer)".into(),
-        ));
-    }
-    if b.graph_filter.as_ref().is_some_and(|g| !g.is_null()) {
-        return Err(ApiError::NotAvailable(
-            "graph_filter (the graph layer)".into(),
-        ));
-    }
+#[derive(serde::Deserialize)]
+struct GraphFilter {
+    root_id: String,
+    #[serde(default)]
+    relations: Vec<String>,
+    max_depth: Option<usize>,
+    #[serde(default)]
+    direction: String,
+}
+
+async fn run_search(state: &State, b: &Search) -> Result<Vec<SearchHit>, ApiError> {
     if b.compress_context {
         return Err(ApiError::NotAvailable("compress_context".into()));
     }
+    let only_ids = match b.graph_filter.as_ref().filter(|g| !g.is_null()) {
+        Some(g) => {
+            let g: GraphFilter = serde_json::from_value(g.clone())
+                .map_err(|e| ApiError::BadRequest(format!("graph_filter: {e}")))?;
+            let depth = g.max_depth.unwrap_or(1);
+            Some(graph_walk::reachable(state, &g.root_id, g.relations, depth, &g.direction).await?)
+        }
+        None => None,
+    };
     let req = SearchRequest {
-        vector: b.query_vector,
+        vector: b.query_vector.clone(),
         k: b.k,
         ef_search: b.ef_search.filter(|e| *e > 0),
-        filter: b.filter,
-        text: b.query_text,
+        filter: b.filter.clone(),
+        text: b.query_text.clone(),
         alpha: b.alpha,
     };
-    Ok(state.engine.search(&b.index_name, req).await?)
+    Ok(state
+        .engine
+        .search_within(&b.index_name, req, only_ids)
+        .await?)
 }
 
 pub async fn search(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
-    let hits = run_search(state, raw).await?;
-    let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
-    Ok(Response::ok(json!({ "results": ids })))
+    let b: Search = body(raw)?;
+    let hits = run_search(state, &b).await?;
+    let paths = b.include_relations.clone().unwrap_or_default();
+    if paths.is_empty() && !b.hydrate_relations {
+        let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
+        return Ok(Response::ok(json!({ "results": ids })));
+    }
+    // With relations: each result carries its node and the related nodes.
+    let mut results = Vec::with_capacity(hits.len());
+    for h in hits {
+        let node = graph_walk::walk_paths(state, &b.index_name, &h.id, &paths, b.hydrate_relations)
+            .await?;
+        results.push(json!({"id": h.id, "score": h.score, "node": node}));
+    }
+    Ok(Response::ok(json!({ "results": results })))
 }
 
 pub async fn search_with_scores(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
-    let hits = run_search(state, raw).await?;
+    let b: Search = body(raw)?;
+    let hits = run_search(state, &b).await?;
     let results: Vec<Value> = hits
         .into_iter()
         .map(|h| json!({"id": h.id, "score": h.score, "distance": h.distance}))
