@@ -284,6 +284,12 @@ fn bad_input_gets_the_right_4xx() {
             "POST",
             "/vector/actions/create",
             r#"{"index_name":"w","auto_links":[{"metadata_field":"p"}]}"#,
+            400,
+        ),
+        (
+            "POST",
+            "/vector/actions/create",
+            r#"{"index_name":"w","maintenance":{"vacuum_interval":"1m"}}"#,
             501,
         ),
         ("GET", "/vector/indexes/nope", "", 404),

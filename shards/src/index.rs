@@ -26,6 +26,46 @@ use crate::vectors::VectorStore;
 pub const EXACT_SCAN_MIN: u64 = 2_048;
 pub const EXACT_SCAN_PERCENT: u64 = 3;
 
+/// Most auto-link rules on one index.
+pub const AUTO_LINK_RULES_MAX: usize = 32;
+
+/// "When an item has metadata field `metadata_field`, link it to the item whose id
+/// is that value (each value, for an array) with `relation_type`." Targets need not
+/// exist yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoLinkRule {
+    pub metadata_field: String,
+    pub relation_type: String,
+    /// Accepted for compatibility; links to missing targets are always kept.
+    #[serde(default = "default_true")]
+    pub create_node: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Checks a rule set's limits.
+pub fn check_auto_links(rules: &[AutoLinkRule]) -> Result<()> {
+    if rules.len() > AUTO_LINK_RULES_MAX {
+        return Err(ShardError::too_large(
+            "auto_links rules",
+            rules.len(),
+            AUTO_LINK_RULES_MAX,
+        ));
+    }
+    for r in rules {
+        if r.metadata_field.is_empty() {
+            return Err(ShardError::invalid(
+                "auto_links",
+                "metadata_field must not be empty",
+            ));
+        }
+        crate::graph::check_relation(&r.relation_type)?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexConfig {
     pub name: String,
@@ -34,6 +74,9 @@ pub struct IndexConfig {
     pub m: usize,
     pub ef_construction: usize,
     pub text_language: Option<TextLanguage>,
+    /// Metadata-driven graph links (absent in format-v1 logs: none).
+    #[serde(default)]
+    pub auto_links: Vec<AutoLinkRule>,
 }
 
 impl IndexConfig {
@@ -46,6 +89,7 @@ impl IndexConfig {
             m: 16,
             ef_construction: 200,
             text_language: None,
+            auto_links: Vec::new(),
         }
     }
 
@@ -64,6 +108,7 @@ impl IndexConfig {
                 format!("{} is not within 2..={M_MAX}", self.m),
             ));
         }
+        check_auto_links(&self.auto_links)?;
         if self.ef_construction > EF_CONSTRUCTION_MAX {
             return Err(ShardError::too_large(
                 "ef_construction",
@@ -229,6 +274,13 @@ impl Index {
             metadata: Vec::new(),
             meta_index: MetadataIndex::new(),
         })
+    }
+
+    /// Replaces the auto-link rules.
+    pub fn set_auto_links(&mut self, rules: Vec<AutoLinkRule>) -> Result<()> {
+        check_auto_links(&rules)?;
+        self.config.auto_links = rules;
+        Ok(())
     }
 
     pub fn config(&self) -> &IndexConfig {

@@ -12,6 +12,7 @@
 //! 7 GraphLink: u8 side (0 out, 1 in), string node, string relation, string other,
 //!   f32 weight, i64 at (unix ns), json props
 //! 8 GraphUnlink: u8 side, string node, string relation, string other, i64 at, u8 hard
+//! 9 SetAutoLinks: string index, json rules
 //! ```
 
 use serde_json::{Map, Value};
@@ -65,6 +66,10 @@ pub enum Op {
         other: String,
         at: i64,
         hard: bool,
+    },
+    SetAutoLinks {
+        index: String,
+        rules: Vec<crate::index::AutoLinkRule>,
     },
 }
 
@@ -167,6 +172,11 @@ impl Op {
                 out.extend_from_slice(&at.to_le_bytes());
                 out.push(u8::from(*hard));
             }
+            Op::SetAutoLinks { index, rules } => {
+                out.push(9);
+                put_bytes(out, index.as_bytes());
+                put_bytes(out, &serde_json::to_vec(rules).expect("rules serialize"));
+            }
         }
     }
 
@@ -210,6 +220,10 @@ impl Op {
                 other: r.string()?,
                 at: i64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes")),
                 hard: r.u8()? != 0,
+            },
+            9 => Op::SetAutoLinks {
+                index: r.string()?,
+                rules: r.json()?,
             },
             other => return Err(OpDecodeError::Opcode(other)),
         };
@@ -377,6 +391,7 @@ impl Shard {
                     .unlink(side, &node, &relation, &other, at, hard);
                 Ok(())
             }
+            Op::SetAutoLinks { index, rules } => self.index_mut(&index)?.set_auto_links(rules),
         }
     }
 }

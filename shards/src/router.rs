@@ -124,6 +124,23 @@ impl Catalog {
         Ok(dim)
     }
 
+    /// Replaces an index's auto-link rules in the catalog.
+    pub fn set_auto_links(
+        &mut self,
+        index: &str,
+        rules: Vec<crate::index::AutoLinkRule>,
+    ) -> Result<()> {
+        crate::index::check_auto_links(&rules)?;
+        let e = self
+            .indexes
+            .get_mut(index)
+            .ok_or_else(|| ShardError::IndexNotFound {
+                name: index.to_owned(),
+            })?;
+        e.config.auto_links = rules;
+        Ok(())
+    }
+
     pub fn set_dim(&mut self, index: &str, dim: Option<usize>) -> Result<()> {
         let e = self
             .indexes

@@ -396,6 +396,29 @@ impl Engine {
         self.add_items(index, items, true).await
     }
 
+    /// Replaces an index's auto-link rules (durable on every shard before it returns).
+    pub async fn set_auto_links(
+        &self,
+        index: &str,
+        rules: Vec<kektordb_shards::index::AutoLinkRule>,
+    ) -> Result<()> {
+        let rxs = {
+            let mut cat = self.catalog_mut();
+            cat.set_auto_links(index, rules.clone())?;
+            let owned = index.to_owned();
+            self.enqueue_all(move |s| {
+                s.apply(Op::SetAutoLinks {
+                    index: owned.clone(),
+                    rules: rules.clone(),
+                })
+            })?
+        };
+        for r in Self::collect(rxs).await? {
+            r?;
+        }
+        Ok(())
+    }
+
     async fn add_items(&self, index: &str, items: Vec<NewItem>, logged: bool) -> Result<usize> {
         let dim = self.catalog().check_batch(index, &items)?;
         {
@@ -414,6 +437,23 @@ impl Engine {
             }
         }
         let n = items.len();
+        // Links the index's auto-link rules ask for, applied after the items.
+        let rules = self.catalog().get(index)?.config.auto_links.clone();
+        let mut links = Vec::new();
+        for rule in &rules {
+            for it in &items {
+                let values: Vec<&str> = match it.metadata.get(&rule.metadata_field) {
+                    Some(serde_json::Value::String(v)) => vec![v.as_str()],
+                    Some(serde_json::Value::Array(a)) => {
+                        a.iter().filter_map(|v| v.as_str()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                for target in values.into_iter().filter(|t| !t.is_empty() && *t != it.id) {
+                    links.push((it.id.clone(), target.to_owned(), rule.relation_type.clone()));
+                }
+            }
+        }
         let pending: Vec<_> = split_by_shard(items, self.shards())
             .into_iter()
             .enumerate()
@@ -440,6 +480,30 @@ impl Engine {
             .collect();
         for p in pending {
             p.await??;
+        }
+        if !links.is_empty() {
+            let at = now_nanos();
+            let mut ops = Vec::with_capacity(links.len() * 2);
+            for (source, target, relation) in links {
+                let link = |side, node: &String, other: &String| Op::GraphLink {
+                    side,
+                    node: node.clone(),
+                    relation: relation.clone(),
+                    other: other.clone(),
+                    weight: 1.0,
+                    at,
+                    props: serde_json::Map::new(),
+                };
+                ops.push((
+                    shard_of(&source, self.shards()),
+                    link(Side::Out, &source, &target),
+                ));
+                ops.push((
+                    shard_of(&target, self.shards()),
+                    link(Side::In, &target, &source),
+                ));
+            }
+            self.apply_grouped(ops).await?;
         }
         Ok(n)
     }

@@ -103,9 +103,14 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
             "GET" => ("get_vector", vectors::get_one(state, name, id).await),
             _ => ("get_vector", Err(wrong())),
         },
-        ["vector", "indexes", _, "config" | "maintenance" | "auto-links"] => (
+        ["vector", "indexes", name, "auto-links"] => match m {
+            "GET" => ("auto_links", indexes::get_auto_links(state, name).await),
+            "PUT" | "POST" => ("auto_links", indexes::set_auto_links(state, name, b).await),
+            _ => ("auto_links", Err(wrong())),
+        },
+        ["vector", "indexes", _, "config" | "maintenance"] => (
             "maintenance",
-            not_available("index maintenance and auto-links"),
+            not_available("index maintenance (config, vacuum, refine)"),
         ),
         ["vector", "indexes", _, "export"] => ("export", not_available("index export")),
         ["vector", "indexes", _, "cognitive", ..] => {

@@ -151,3 +151,18 @@ def test_graph_walks_and_node_properties(db):
     assert rich[0]["node"]["connections"]["parent"][0]["metadata"]["title"] == "Manual"
     ids_only = db.vsearch("w", [0.0, 1.0], k=1, include_relations=["next"])
     assert ids_only[0]["node"]["connections"]["next"][0] == {"id": "c1"}
+
+
+def test_auto_links(db):
+    db.vcreate("al", metric="euclidean", auto_links=[{"metadata_field": "parent_id", "relation_type": "child_of"}])
+    assert db.get_auto_links("al")[0]["relation_type"] == "child_of"
+    # The target does not exist yet: the link is made anyway, and the reverse index
+    # answers for it.
+    db.vadd("al", "c1", [1.0, 0.0], {"parent_id": "doc9"})
+    db.vadd_batch("al", [{"id": "c2", "vector": [0.0, 1.0], "metadata": {"parent_id": "doc9"}}])
+    assert db.vget_links("al", "c1", "child_of") == ["doc9"]
+    assert db.get_incoming("al", "doc9", "child_of") == ["c1", "c2"]
+    db.set_auto_links("al", [{"metadata_field": "tags", "relation_type": "tagged"}])
+    db.vadd("al", "c3", [1.0, 1.0], {"tags": ["rust", "db"], "parent_id": "doc9"})
+    assert db.vget_links("al", "c3", "tagged") == ["db", "rust"]
+    assert db.vget_links("al", "c3", "child_of") == []

@@ -25,7 +25,6 @@ pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: CreateIndex = body(raw)?;
     for (field, v) in [
         ("maintenance", &b.maintenance),
-        ("auto_links", &b.auto_links),
         ("memory_config", &b.memory_config),
     ] {
         if present(v) {
@@ -53,6 +52,10 @@ pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
             b.text_language
         ))
     })?;
+    if let Some(rules) = b.auto_links.filter(|v| !v.is_null()) {
+        cfg.auto_links = serde_json::from_value(rules)
+            .map_err(|e| ApiError::BadRequest(format!("auto_links: {e}")))?;
+    }
     cfg.m = b.m;
     cfg.ef_construction = b.ef_construction;
     state.engine.create_index(cfg).await?;
@@ -111,4 +114,22 @@ pub async fn drop(state: &State, name: &str) -> Result<Response, ApiError> {
     Ok(Response::ok(
         json!({"status": "OK", "message": "Index deleted"}),
     ))
+}
+
+pub async fn get_auto_links(state: &State, name: &str) -> Result<Response, ApiError> {
+    let info = state.engine.info(name).await?;
+    Ok(Response::ok(
+        json!({"index_name": name, "rules": info.config.auto_links}),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct RulesBody {
+    rules: Vec<kektordb_shards::index::AutoLinkRule>,
+}
+
+pub async fn set_auto_links(state: &State, name: &str, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: RulesBody = body(raw)?;
+    state.engine.set_auto_links(name, b.rules).await?;
+    Ok(Response::ok(json!({"status": "OK"})))
 }
