@@ -336,8 +336,8 @@ fn bad_input_gets_the_right_4xx() {
         (
             "POST",
             "/vector/actions/compress",
-            r#"{"index_name":"v","precision":"int8"}"#,
-            501,
+            r#"{"index_name":"v","precision":"float64"}"#,
+            400,
         ),
         ("GET", "/system/tasks/123", "", 404),
         ("GET", "/system/save", "", 405),

@@ -276,6 +276,34 @@ impl Index {
         })
     }
 
+    /// Converts the stored vectors to a smaller precision (float32 -> float16 or int8,
+    /// float16 -> int8), keeping the graph.
+    pub fn compress(&mut self, precision: Precision) -> Result<()> {
+        let rank = |p: Precision| match p {
+            Precision::Float32 => 2,
+            Precision::Float16 => 1,
+            Precision::Int8 => 0,
+        };
+        if precision == self.config.precision {
+            return Ok(());
+        }
+        if rank(precision) > rank(self.config.precision) {
+            return Err(ShardError::invalid(
+                "precision",
+                format!(
+                    "cannot compress {} to the larger {}",
+                    self.config.precision.as_str(),
+                    precision.as_str()
+                ),
+            ));
+        }
+        if let Some(store) = &self.store {
+            self.store = Some(store.to_precision(precision));
+        }
+        self.config.precision = precision;
+        Ok(())
+    }
+
     /// Replaces the auto-link rules.
     pub fn set_auto_links(&mut self, rules: Vec<AutoLinkRule>) -> Result<()> {
         check_auto_links(&rules)?;

@@ -13,6 +13,7 @@
 //!   f32 weight, i64 at (unix ns), json props
 //! 8 GraphUnlink: u8 side, string node, string relation, string other, i64 at, u8 hard
 //! 9 SetAutoLinks: string index, json rules
+//! 10 Compress: string index, string precision ("float16", "int8")
 //! ```
 
 use serde_json::{Map, Value};
@@ -70,6 +71,10 @@ pub enum Op {
     SetAutoLinks {
         index: String,
         rules: Vec<crate::index::AutoLinkRule>,
+    },
+    Compress {
+        index: String,
+        precision: crate::metric::Precision,
     },
 }
 
@@ -177,6 +182,11 @@ impl Op {
                 put_bytes(out, index.as_bytes());
                 put_bytes(out, &serde_json::to_vec(rules).expect("rules serialize"));
             }
+            Op::Compress { index, precision } => {
+                out.push(10);
+                put_bytes(out, index.as_bytes());
+                put_bytes(out, precision.as_str().as_bytes());
+            }
         }
     }
 
@@ -224,6 +234,14 @@ impl Op {
             9 => Op::SetAutoLinks {
                 index: r.string()?,
                 rules: r.json()?,
+            },
+            10 => Op::Compress {
+                index: r.string()?,
+                precision: {
+                    let p = r.string()?;
+                    crate::metric::Precision::parse(&p)
+                        .ok_or(OpDecodeError::Json(format!("unknown precision {p}")))?
+                },
             },
             other => return Err(OpDecodeError::Opcode(other)),
         };
@@ -392,6 +410,7 @@ impl Shard {
                 Ok(())
             }
             Op::SetAutoLinks { index, rules } => self.index_mut(&index)?.set_auto_links(rules),
+            Op::Compress { index, precision } => self.index_mut(&index)?.compress(precision),
         }
     }
 }

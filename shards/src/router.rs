@@ -141,6 +141,22 @@ impl Catalog {
         Ok(())
     }
 
+    /// Records an index's new precision after a compression.
+    pub fn set_precision(
+        &mut self,
+        index: &str,
+        precision: crate::metric::Precision,
+    ) -> Result<()> {
+        let e = self
+            .indexes
+            .get_mut(index)
+            .ok_or_else(|| ShardError::IndexNotFound {
+                name: index.to_owned(),
+            })?;
+        e.config.precision = precision;
+        Ok(())
+    }
+
     pub fn set_dim(&mut self, index: &str, dim: Option<usize>) -> Result<()> {
         let e = self
             .indexes

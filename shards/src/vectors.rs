@@ -190,6 +190,17 @@ impl VectorStore {
         }
     }
 
+    /// A copy of this store in another precision, from the best vectors kept (the
+    /// graph built on this store stays valid: same rows, same node ids).
+    pub fn to_precision(&self, precision: Precision) -> VectorStore {
+        let mut out = VectorStore::new(self.dim, self.metric, precision);
+        for node in 0..self.len as u32 {
+            out.push(&self.vector(node));
+        }
+        out.retrain();
+        out
+    }
+
     /// Whether storing `v` would give exactly row `node` (so an upsert with the same
     /// vector can keep its node).
     pub fn stores_same(&self, node: u32, v: &[f32]) -> bool {

@@ -213,3 +213,24 @@ fn real_data_int8_reaches_099() {
     let r = recall(&set, Metric::Cosine, &data, &qs, 128, None);
     assert!(r >= 0.99, "int8 recall@10 on debian-minilm prefix {r:.4}");
 }
+
+/// Compressing a float32 index to float16 or int8 keeps the graph and the recall.
+#[test]
+fn compressed_index_keeps_recall() {
+    let data = dataset(3000, 32, 9);
+    let queries = dataset(50, 32, 10);
+    for to in [Precision::Float16, Precision::Int8] {
+        let mut set = build(Metric::Cosine, Precision::Float32, &data, 2, |_| Map::new());
+        for shard in set.shards_mut() {
+            shard
+                .apply(kektordb_shards::op::Op::Compress {
+                    index: "t".into(),
+                    precision: to,
+                })
+                .unwrap();
+        }
+        assert_eq!(set.shards()[0].index("t").unwrap().config().precision, to);
+        let r = recall(&set, Metric::Cosine, &data, &queries, 128, None);
+        assert!(r >= 0.95, "{to:?} after compression: recall@10 {r:.4}");
+    }
+}

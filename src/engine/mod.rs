@@ -396,6 +396,31 @@ impl Engine {
         self.add_items(index, items, true).await
     }
 
+    /// Converts an index to a smaller precision, one shard after the other (the other
+    /// shards keep answering); `progress(done, total)` after each shard.
+    pub async fn compress(
+        &self,
+        index: &str,
+        precision: kektordb_shards::Precision,
+        progress: impl Fn(usize, usize),
+    ) -> Result<()> {
+        self.catalog().get(index)?;
+        let n = self.shards();
+        for s in 0..n {
+            let owned = index.to_owned();
+            self.write(s, move |ctx| {
+                ctx.apply(Op::Compress {
+                    index: owned,
+                    precision,
+                })
+            })
+            .await??;
+            progress(s + 1, n);
+        }
+        self.catalog_mut().set_precision(index, precision)?;
+        Ok(())
+    }
+
     /// Replaces an index's auto-link rules (durable on every shard before it returns).
     pub async fn set_auto_links(
         &self,

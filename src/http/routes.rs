@@ -130,7 +130,7 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
                 ["delete_vector"] => ("delete_vector", vectors::delete(state, b).await),
                 ["search"] => ("search", vectors::search(state, b).await),
                 ["search-with-scores"] => ("search", vectors::search_with_scores(state, b).await),
-                ["compress"] => ("compress", not_available("compress (index maintenance)")),
+                ["compress"] => ("compress", system::compress(state, b).await),
                 ["reinforce"] => ("reinforce", not_available("reinforce (memory decay)")),
                 _ => ("vector_action", not_available("this vector action")),
             }

@@ -86,8 +86,14 @@ def test_errors(db):
         db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
     with pytest.raises(APIError, match="not available yet"):
         db.vreinforce("e", ["x"])
-    with pytest.raises(APIError, match="not available yet"):
-        db.vcompress("e", "int8")
+    for i in range(50):
+        db.vadd("e", f"p{i}", [float(i), 2.0])
+    task = db.vcompress("e", "int8", wait=True)
+    assert task.status == "completed", task.error
+    assert db.get_index_info("e")["precision"] == "int8"
+    assert db.vsearch("e", [10.0, 2.0], k=1) == ["p10"]
+    with pytest.raises(APIError, match="larger"):
+        db.vcompress("e", "float16")
 
 
 def test_graph(db):
