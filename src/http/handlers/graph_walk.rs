@@ -23,6 +23,8 @@ pub const WALK_NODES_MAX: usize = 10_000;
 pub const PATH_DEPTH_MAX: usize = 8;
 /// Most results of search-nodes.
 pub const SEARCH_NODES_MAX: usize = 10_000;
+/// Most paths in one traverse (or one search's include_relations).
+pub const PATHS_MAX: usize = 32;
 
 #[derive(Deserialize)]
 struct SubgraphBody {
@@ -168,6 +170,12 @@ pub async fn walk_paths(
     paths: &[String],
     hydrate: bool,
 ) -> Result<Value, ApiError> {
+    if paths.len() > PATHS_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "at most {PATHS_MAX} relation paths, got {}",
+            paths.len()
+        )));
+    }
     let mut root = Tree::default();
     let mut all: HashSet<String> = HashSet::from([source.to_owned()]);
     for path in paths {

@@ -93,6 +93,9 @@ pub async fn delete(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     }
 }
 
+/// Largest k when every result is expanded with its relations.
+pub const RELATIONS_K_MAX: usize = 1_000;
+
 #[derive(serde::Deserialize)]
 struct GraphFilter {
     root_id: String,
@@ -132,8 +135,13 @@ async fn run_search(state: &State, b: &Search) -> Result<Vec<SearchHit>, ApiErro
 
 pub async fn search(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: Search = body(raw)?;
-    let hits = run_search(state, &b).await?;
     let paths = b.include_relations.clone().unwrap_or_default();
+    if (!paths.is_empty() || b.hydrate_relations) && b.k > RELATIONS_K_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "k must be at most {RELATIONS_K_MAX} with include_relations or hydrate_relations"
+        )));
+    }
+    let hits = run_search(state, &b).await?;
     if paths.is_empty() && !b.hydrate_relations {
         let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
         return Ok(Response::ok(json!({ "results": ids })));
