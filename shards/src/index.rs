@@ -279,15 +279,10 @@ impl Index {
     /// Converts the stored vectors to a smaller precision (float32 -> float16 or int8,
     /// float16 -> int8), keeping the graph.
     pub fn compress(&mut self, precision: Precision) -> Result<()> {
-        let rank = |p: Precision| match p {
-            Precision::Float32 => 2,
-            Precision::Float16 => 1,
-            Precision::Int8 => 0,
-        };
         if precision == self.config.precision {
             return Ok(());
         }
-        if rank(precision) > rank(self.config.precision) {
+        if !self.config.precision.can_compress_to(precision) {
             return Err(ShardError::invalid(
                 "precision",
                 format!(

@@ -62,6 +62,17 @@ impl Precision {
             _ => None,
         }
     }
+    /// Whether an index in this precision can be compressed to `to` (the same or a
+    /// smaller precision: float32 > float16 > int8).
+    pub fn can_compress_to(self, to: Precision) -> bool {
+        let rank = |p: Precision| match p {
+            Precision::Float32 => 2,
+            Precision::Float16 => 1,
+            Precision::Int8 => 0,
+        };
+        rank(to) <= rank(self)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Precision::Float32 => "float32",

@@ -124,6 +124,14 @@ impl Catalog {
         Ok(dim)
     }
 
+    fn entry_mut(&mut self, index: &str) -> Result<&mut IndexEntry> {
+        self.indexes
+            .get_mut(index)
+            .ok_or_else(|| ShardError::IndexNotFound {
+                name: index.to_owned(),
+            })
+    }
+
     /// Replaces an index's auto-link rules in the catalog.
     pub fn set_auto_links(
         &mut self,
@@ -131,12 +139,7 @@ impl Catalog {
         rules: Vec<crate::index::AutoLinkRule>,
     ) -> Result<()> {
         crate::index::check_auto_links(&rules)?;
-        let e = self
-            .indexes
-            .get_mut(index)
-            .ok_or_else(|| ShardError::IndexNotFound {
-                name: index.to_owned(),
-            })?;
+        let e = self.entry_mut(index)?;
         e.config.auto_links = rules;
         Ok(())
     }
@@ -147,23 +150,13 @@ impl Catalog {
         index: &str,
         precision: crate::metric::Precision,
     ) -> Result<()> {
-        let e = self
-            .indexes
-            .get_mut(index)
-            .ok_or_else(|| ShardError::IndexNotFound {
-                name: index.to_owned(),
-            })?;
+        let e = self.entry_mut(index)?;
         e.config.precision = precision;
         Ok(())
     }
 
     pub fn set_dim(&mut self, index: &str, dim: Option<usize>) -> Result<()> {
-        let e = self
-            .indexes
-            .get_mut(index)
-            .ok_or_else(|| ShardError::IndexNotFound {
-                name: index.to_owned(),
-            })?;
+        let e = self.entry_mut(index)?;
         e.dim = dim;
         Ok(())
     }

@@ -32,31 +32,45 @@ pub fn aof_rewrite(state: &State) -> Result<Response, ApiError> {
     compaction_task(state, "aof-rewrite")
 }
 
-/// Starts a compaction of every shard's log as a task; answers 202 with the task.
-pub fn compaction_task(state: &State, what: &str) -> Result<Response, ApiError> {
+/// Reports a task's progress message.
+pub type Progress = std::rc::Rc<dyn Fn(String)>;
+
+/// Runs `work` as a task on this executor: answers 202 with the task now; progress
+/// messages and the outcome (completion message or error) are recorded as it goes.
+pub fn spawn_task<Fut>(
+    state: &State,
+    what: &str,
+    work: impl FnOnce(crate::engine::Engine, Progress) -> Fut,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<String, String>> + 'static,
+{
     let task = state.tasks.start(what);
-    let (engine, tasks, id) = (state.engine.clone(), state.tasks.clone(), task.id.clone());
+    let (tasks, id) = (state.tasks.clone(), task.id.clone());
+    let progress: Progress = {
+        let (tasks, id) = (tasks.clone(), id.clone());
+        std::rc::Rc::new(move |msg| tasks.update(&id, "running", Some(msg), None))
+    };
+    let fut = work(state.engine.clone(), progress);
     glommio::spawn_local(async move {
-        let progress = |done: usize, total: usize| {
-            tasks.update(
-                &id,
-                "running",
-                Some(format!("compacted {done} of {total} shard logs")),
-                None,
-            );
-        };
-        match engine.compact(progress).await {
-            Ok(bytes) => tasks.update(
-                &id,
-                "completed",
-                Some(format!("log compacted to {bytes} bytes")),
-                None,
-            ),
-            Err(e) => tasks.update(&id, "failed", None, Some(e.to_string())),
+        match fut.await {
+            Ok(msg) => tasks.update(&id, "completed", Some(msg), None),
+            Err(e) => tasks.update(&id, "failed", None, Some(e)),
         }
     })
     .detach();
-    Ok(Response::json(202, &task.to_json()))
+    Response::json(202, &task.to_json())
+}
+
+/// Starts a compaction of every shard's log as a task; answers 202 with the task.
+pub fn compaction_task(state: &State, what: &str) -> Result<Response, ApiError> {
+    Ok(spawn_task(state, what, |engine, progress| async move {
+        let bytes = engine
+            .compact(|done, total| progress(format!("compacted {done} of {total} shard logs")))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("log compacted to {bytes} bytes"))
+    }))
 }
 
 pub fn task(state: &State, id: &str) -> Result<Response, ApiError> {
@@ -84,43 +98,25 @@ pub async fn compress(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     })?;
     let info = state.engine.info(&b.index_name).await?;
     let from = info.config.precision;
-    if from != precision
-        && matches!(
-            (from, precision),
-            (_, kektordb_shards::Precision::Float32) | (kektordb_shards::Precision::Int8, _)
-        )
-    {
+    if !from.can_compress_to(precision) {
         return Err(ApiError::BadRequest(format!(
             "cannot compress {} to the larger {}",
             from.as_str(),
             precision.as_str()
         )));
     }
-    let task = state.tasks.start("compress");
-    let (engine, tasks, id) = (state.engine.clone(), state.tasks.clone(), task.id.clone());
-    glommio::spawn_local(async move {
-        let progress = |done: usize, total: usize| {
-            tasks.update(
-                &id,
-                "running",
-                Some(format!("compressed {done} of {total} shards")),
-                None,
-            );
-        };
-        match engine.compress(&b.index_name, precision, progress).await {
-            Ok(()) => tasks.update(
-                &id,
-                "completed",
-                Some(format!(
-                    "index '{}' is now {}",
-                    b.index_name,
-                    precision.as_str()
-                )),
-                None,
-            ),
-            Err(e) => tasks.update(&id, "failed", None, Some(e.to_string())),
-        }
-    })
-    .detach();
-    Ok(Response::json(202, &task.to_json()))
+    let index = b.index_name;
+    Ok(spawn_task(
+        state,
+        "compress",
+        move |engine, progress| async move {
+            engine
+                .compress(&index, precision, |done, total| {
+                    progress(format!("compressed {done} of {total} shards"))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("index '{index}' is now {}", precision.as_str()))
+        },
+    ))
 }
