@@ -308,6 +308,7 @@ mod tests {
                 id: format!("v{}", i % 7),
                 vector: vec![i as f32, 1.0, (i * i) as f32],
                 metadata: json!({"n": i}).as_object().cloned().unwrap(),
+                at: 1_000 + i as i64,
             });
             if i % 4 == 3 {
                 ops.push(Op::Delete {

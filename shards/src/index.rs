@@ -66,6 +66,16 @@ pub fn check_auto_links(rules: &[AutoLinkRule]) -> Result<()> {
     Ok(())
 }
 
+/// Memory decay: a result's score is multiplied by `0.5 ^ (age / half_life)`, age
+/// being the time since the item was added or last reinforced; items with metadata
+/// `_pinned: true` do not decay.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryConfig {
+    pub enabled: bool,
+    /// Half-life in nanoseconds (> 0).
+    pub decay_half_life_ns: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexConfig {
     pub name: String,
@@ -77,6 +87,9 @@ pub struct IndexConfig {
     /// Metadata-driven graph links (absent in format-v1 logs: none).
     #[serde(default)]
     pub auto_links: Vec<AutoLinkRule>,
+    /// Memory decay (absent in format-v1 logs: none).
+    #[serde(default)]
+    pub memory: Option<MemoryConfig>,
 }
 
 impl IndexConfig {
@@ -90,6 +103,7 @@ impl IndexConfig {
             ef_construction: 200,
             text_language: None,
             auto_links: Vec::new(),
+            memory: None,
         }
     }
 
@@ -109,6 +123,14 @@ impl IndexConfig {
             ));
         }
         check_auto_links(&self.auto_links)?;
+        if let Some(mem) = self.memory {
+            if mem.decay_half_life_ns <= 0 {
+                return Err(ShardError::invalid(
+                    "memory_config",
+                    "decay_half_life must be positive",
+                ));
+            }
+        }
         if self.ef_construction > EF_CONSTRUCTION_MAX {
             return Err(ShardError::too_large(
                 "ef_construction",
@@ -222,6 +244,8 @@ pub struct Item {
     /// As stored (normalized for cosine); empty for entities.
     pub vector: Vec<f32>,
     pub metadata: Map<String, Value>,
+    /// When it was added or last reinforced (unix ns).
+    pub touched: i64,
 }
 
 /// What a shard needs to answer its part of a search.
@@ -234,6 +258,8 @@ pub struct PartQuery<'a> {
     pub terms: Option<&'a [String]>,
     /// Only these ids may be returned (a graph filter's reachable set).
     pub only_ids: Option<&'a [String]>,
+    /// The request's time (unix ns), for memory decay.
+    pub now: i64,
 }
 
 pub struct Index {
@@ -249,6 +275,8 @@ pub struct Index {
     /// filtered queries do not rebuild it.
     searchable: RoaringBitmap,
     metadata: Vec<Option<Map<String, Value>>>,
+    /// Per node: when it was added or last reinforced (unix ns).
+    touched: Vec<i64>,
     meta_index: MetadataIndex,
     text: Option<Bm25Index>,
 }
@@ -272,6 +300,7 @@ impl Index {
             entities: RoaringBitmap::new(),
             searchable: RoaringBitmap::new(),
             metadata: Vec::new(),
+            touched: Vec::new(),
             meta_index: MetadataIndex::new(),
         })
     }
@@ -384,8 +413,41 @@ impl Index {
             self.searchable.insert(node);
         }
         self.metadata.push(None);
+        self.touched.push(now_nanos());
         self.set_metadata(node, metadata);
         Ok(())
+    }
+
+    /// Sets when `id` was last touched (added or reinforced); returns whether it exists.
+    pub fn touch(&mut self, id: &str, at: i64) -> bool {
+        match self.by_id.get(id) {
+            Some(&node) if self.live.contains(node) => {
+                self.touched[node as usize] = at;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The decay factor of `node` at `now` (1 without memory config or when pinned).
+    fn decay(&self, node: u32, now: i64) -> f32 {
+        let Some(mem) = self.config.memory.filter(|m| m.enabled) else {
+            return 1.0;
+        };
+        let pinned = self.metadata[node as usize]
+            .as_ref()
+            .and_then(|m| m.get("_pinned"))
+            .is_some_and(|v| v.as_bool() == Some(true));
+        if pinned {
+            return 1.0;
+        }
+        let age = (now - self.touched[node as usize]).max(0) as f64;
+        0.5f64.powf(age / mem.decay_half_life_ns as f64) as f32
+    }
+
+    /// Sets or clears the memory-decay configuration.
+    pub fn set_memory(&mut self, memory: Option<MemoryConfig>) {
+        self.config.memory = memory;
     }
 
     fn set_metadata(&mut self, node: u32, metadata: Map<String, Value>) {
@@ -432,6 +494,7 @@ impl Index {
                 _ => Vec::new(),
             },
             metadata: self.metadata[node as usize].clone().unwrap_or_default(),
+            touched: self.touched[node as usize],
         })
     }
 
@@ -458,6 +521,7 @@ impl Index {
             id: id.to_owned(),
             vector,
             metadata: self.metadata[node as usize].clone().unwrap_or_default(),
+            touched: self.touched[node as usize],
         })
     }
 
@@ -496,7 +560,8 @@ impl Index {
             (Some(terms), Some(t)) => Some((terms, t)),
             (None, _) => None,
         };
-        let want = if text_side.is_some() {
+        let decays = self.config.memory.is_some_and(|m| m.enabled);
+        let want = if text_side.is_some() || decays {
             q.ef.max(q.k)
         } else {
             q.k
@@ -517,6 +582,7 @@ impl Index {
             id: self.ids[node as usize].to_string(),
             distance,
             text_score,
+            decay: self.decay(node, q.now),
         };
         let nearest = match &query {
             Some((prepared, store)) => {
@@ -659,4 +725,11 @@ fn push_text(out: &mut String, s: &str) {
         out.push(' ');
     }
     out.push_str(s);
+}
+
+/// Unix time in nanoseconds.
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos().min(i64::MAX as u128) as i64)
 }

@@ -14,6 +14,9 @@
 //! 8 GraphUnlink: u8 side, string node, string relation, string other, i64 at, u8 hard
 //! 9 SetAutoLinks: string index, json rules
 //! 10 Compress: string index, string precision ("float16", "int8")
+//! 11 Upsert (with time): as 3, then i64 at (unix ns; opcode 3 reads as at = 0)
+//! 12 Reinforce: string index, u32 n, n x string id, i64 at
+//! 13 SetMemory: string index, json memory config or null
 //! ```
 
 use serde_json::{Map, Value};
@@ -37,6 +40,17 @@ pub enum Op {
         id: String,
         vector: Vec<f32>,
         metadata: Map<String, Value>,
+        /// When it was added (unix ns; memory decay counts from here).
+        at: i64,
+    },
+    Reinforce {
+        index: String,
+        ids: Vec<String>,
+        at: i64,
+    },
+    SetMemory {
+        index: String,
+        memory: Option<crate::index::MemoryConfig>,
     },
     Delete {
         index: String,
@@ -116,8 +130,9 @@ impl Op {
                 id,
                 vector,
                 metadata,
+                at,
             } => {
-                out.push(3);
+                out.push(11);
                 put_bytes(out, index.as_bytes());
                 put_bytes(out, id.as_bytes());
                 out.extend_from_slice(&(vector.len() as u32).to_le_bytes());
@@ -127,6 +142,24 @@ impl Op {
                 put_bytes(
                     out,
                     &serde_json::to_vec(metadata).expect("metadata serializes"),
+                );
+                out.extend_from_slice(&at.to_le_bytes());
+            }
+            Op::Reinforce { index, ids, at } => {
+                out.push(12);
+                put_bytes(out, index.as_bytes());
+                out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+                for id in ids {
+                    put_bytes(out, id.as_bytes());
+                }
+                out.extend_from_slice(&at.to_le_bytes());
+            }
+            Op::SetMemory { index, memory } => {
+                out.push(13);
+                put_bytes(out, index.as_bytes());
+                put_bytes(
+                    out,
+                    &serde_json::to_vec(memory).expect("memory config serializes"),
                 );
             }
             Op::Delete { index, id } => {
@@ -204,6 +237,31 @@ impl Op {
                 id: r.string()?,
                 vector: r.vector()?,
                 metadata: r.json()?,
+                at: 0,
+            },
+            11 => Op::Upsert {
+                index: r.string()?,
+                id: r.string()?,
+                vector: r.vector()?,
+                metadata: r.json()?,
+                at: r.i64()?,
+            },
+            12 => {
+                let index = r.string()?;
+                let n = r.u32()?;
+                let mut ids = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    ids.push(r.string()?);
+                }
+                Op::Reinforce {
+                    index,
+                    ids,
+                    at: r.i64()?,
+                }
+            }
+            13 => Op::SetMemory {
+                index: r.string()?,
+                memory: r.json()?,
             },
             4 => Op::Delete {
                 index: r.string()?,
@@ -271,6 +329,11 @@ impl<'a> Reader<'a> {
         self.at = end;
         Ok(s)
     }
+    fn i64(&mut self) -> Result<i64, OpDecodeError> {
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
+    }
     fn u8(&mut self) -> Result<u8, OpDecodeError> {
         Ok(self.take(1)?[0])
     }
@@ -322,6 +385,7 @@ impl Shard {
                         id: it.id,
                         vector: it.vector,
                         metadata: it.metadata,
+                        at: it.touched,
                     },
                 ))
             })
@@ -369,7 +433,24 @@ impl Shard {
                 id,
                 vector,
                 metadata,
-            } => self.upsert(&index, &id, &vector, metadata),
+                at,
+            } => {
+                let ix = self.index_mut(&index)?;
+                ix.upsert(&id, &vector, metadata)?;
+                ix.touch(&id, at);
+                Ok(())
+            }
+            Op::Reinforce { index, ids, at } => {
+                let ix = self.index_mut(&index)?;
+                for id in &ids {
+                    ix.touch(id, at);
+                }
+                Ok(())
+            }
+            Op::SetMemory { index, memory } => {
+                self.index_mut(&index)?.set_memory(memory);
+                Ok(())
+            }
             Op::Delete { index, id } => self.delete(&index, &id).map(|_| ()),
             Op::KvSet { key, value } => self.kv_mut().set(&key, value),
             Op::KvDelete { key } => {
@@ -436,6 +517,7 @@ mod tests {
                     .as_object()
                     .cloned()
                     .unwrap(),
+                at: 1_700_000_000_000_000_000,
             },
             Op::Delete {
                 index: "docs".into(),
@@ -454,6 +536,18 @@ mod tests {
                 weight: 0.5,
                 at: -3,
                 props: serde_json::json!({"p": 1}).as_object().cloned().unwrap(),
+            },
+            Op::Reinforce {
+                index: "docs".into(),
+                ids: vec!["a".into(), "b".into()],
+                at: 42,
+            },
+            Op::SetMemory {
+                index: "docs".into(),
+                memory: Some(crate::index::MemoryConfig {
+                    enabled: true,
+                    decay_half_life_ns: 3_600_000_000_000,
+                }),
             },
             Op::GraphUnlink {
                 side: Side::Out,

@@ -144,6 +144,16 @@ impl Catalog {
         Ok(())
     }
 
+    /// Sets or clears an index's memory-decay configuration in the catalog.
+    pub fn set_memory(
+        &mut self,
+        index: &str,
+        memory: Option<crate::index::MemoryConfig>,
+    ) -> Result<()> {
+        self.entry_mut(index)?.config.memory = memory;
+        Ok(())
+    }
+
     /// Records an index's new precision after a compression.
     pub fn set_precision(
         &mut self,
@@ -175,6 +185,8 @@ pub struct SearchPlan {
     pub terms: Option<Vec<String>>,
     /// Restrict results to these ids (set by a graph filter).
     pub only_ids: Option<Vec<String>>,
+    /// The request's time (unix ns), for memory decay.
+    pub now: i64,
 }
 
 impl SearchPlan {
@@ -219,6 +231,7 @@ impl SearchPlan {
             filter,
             terms,
             only_ids: None,
+            now: crate::index::now_nanos(),
         })
     }
 
@@ -236,6 +249,7 @@ impl SearchPlan {
             filter: self.filter.as_ref(),
             terms: self.terms.as_deref(),
             only_ids: self.only_ids.as_deref(),
+            now: self.now,
         }
     }
 
@@ -250,6 +264,14 @@ impl SearchPlan {
 
     /// Merges per-shard answers into the final top-k.
     pub fn finish(&self, parts: Vec<Vec<PartHit>>) -> Vec<SearchHit> {
+        let decayed = parts.iter().flatten().any(|h| h.decay < 1.0);
+        if self.terms.is_none() && decayed {
+            return crate::search::decayed_vector_hits(
+                self.metric,
+                self.k,
+                parts.into_iter().flatten().collect(),
+            );
+        }
         if self.terms.is_none() {
             let lists = parts
                 .into_iter()

@@ -102,6 +102,9 @@ pub struct PartHit {
     pub id: String,
     pub distance: f32,
     pub text_score: f32,
+    /// Memory decay factor in (0, 1] (1 when the index has no memory config, or the
+    /// item is pinned).
+    pub decay: f32,
 }
 
 /// Orders part hits by distance, then id (for merging vector-only results).
@@ -146,6 +149,23 @@ pub fn vector_hits(metric: Metric, merged: Vec<ByDistance>) -> Vec<SearchHit> {
         .collect()
 }
 
+/// Vector hits ranked by decayed score (`metric.score(distance) * decay`), best
+/// first, ties by id, top `k` (used when memory decay is on).
+pub fn decayed_vector_hits(metric: Metric, k: usize, hits: Vec<PartHit>) -> Vec<SearchHit> {
+    let mut out: Vec<SearchHit> = hits
+        .into_iter()
+        .filter(|h| h.distance.is_finite())
+        .map(|h| SearchHit {
+            score: metric.score(h.distance) * h.decay,
+            distance: Some(h.distance),
+            id: h.id,
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    out.truncate(k);
+    out
+}
+
 /// Hybrid fusion: `alpha * vector_score + (1 - alpha) * text_score / max_text_score`,
 /// best first, ties by id, top `k`. Candidates the vector side did not score
 /// (infinite distance) get vector score 0.
@@ -165,7 +185,7 @@ pub fn fuse(metric: Metric, alpha: f32, k: usize, hits: Vec<PartHit>) -> Vec<Sea
                 0.0
             };
             SearchHit {
-                score: alpha * v + (1.0 - alpha) * t,
+                score: (alpha * v + (1.0 - alpha) * t) * h.decay,
                 distance: h.distance.is_finite().then_some(h.distance),
                 id: h.id,
             }
@@ -234,16 +254,19 @@ mod tests {
     fn fusion_formula() {
         let hits = vec![
             PartHit {
+                decay: 1.0,
                 id: "a".into(),
                 distance: 0.0,
                 text_score: 0.0,
             },
             PartHit {
+                decay: 1.0,
                 id: "b".into(),
                 distance: 1.0,
                 text_score: 4.0,
             },
             PartHit {
+                decay: 1.0,
                 id: "c".into(),
                 distance: f32::INFINITY,
                 text_score: 2.0,

@@ -421,6 +421,40 @@ impl Engine {
         Ok(())
     }
 
+    /// Reinforces items (memory decay counts from now for them); returns how many of
+    /// `ids` exist.
+    pub async fn reinforce(&self, index: &str, ids: Vec<String>) -> Result<usize> {
+        self.catalog().get(index)?;
+        let n = self.shards();
+        let at = now_nanos();
+        let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
+        for id in ids {
+            by_shard[shard_of(&id, n)].push(id);
+        }
+        let pending: Vec<_> = by_shard
+            .into_iter()
+            .enumerate()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(s, ids)| {
+                let index = index.to_owned();
+                self.write(s, move |ctx| -> std::result::Result<usize, ShardError> {
+                    let ix = ctx.shard().index(&index)?;
+                    let ids: Vec<String> = ids.into_iter().filter(|id| ix.contains(id)).collect();
+                    let found = ids.len();
+                    if found > 0 {
+                        ctx.apply(Op::Reinforce { index, ids, at })?;
+                    }
+                    Ok(found)
+                })
+            })
+            .collect();
+        let mut found = 0;
+        for p in pending {
+            found += p.await??;
+        }
+        Ok(found)
+    }
+
     /// Replaces an index's auto-link rules (durable on every shard before it returns).
     pub async fn set_auto_links(
         &self,
@@ -462,6 +496,7 @@ impl Engine {
             }
         }
         let n = items.len();
+        let at = now_nanos();
         // Links the index's auto-link rules ask for, applied after the items.
         let rules = self.catalog().get(index)?.config.auto_links.clone();
         let mut links = Vec::new();
@@ -492,6 +527,7 @@ impl Engine {
                             id: it.id,
                             vector: it.vector,
                             metadata: it.metadata,
+                            at,
                         };
                         if logged {
                             ctx.apply(op)?;

@@ -131,7 +131,7 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
                 ["search"] => ("search", vectors::search(state, b).await),
                 ["search-with-scores"] => ("search", vectors::search_with_scores(state, b).await),
                 ["compress"] => ("compress", system::compress(state, b).await),
-                ["reinforce"] => ("reinforce", not_available("reinforce (memory decay)")),
+                ["reinforce"] => ("reinforce", vectors::reinforce(state, b).await),
                 _ => ("vector_action", not_available("this vector action")),
             }
         }

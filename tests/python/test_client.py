@@ -85,7 +85,7 @@ def test_errors(db):
     with pytest.raises(APIError, match="expected"):
         db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
     with pytest.raises(APIError, match="not available yet"):
-        db.vreinforce("e", ["x"])
+        db.vupdate_config("e", {"vacuum_interval": "1m"})
     for i in range(50):
         db.vadd("e", f"p{i}", [float(i), 2.0])
     task = db.vcompress("e", "int8", wait=True)
@@ -172,3 +172,17 @@ def test_auto_links(db):
     db.vadd("al", "c3", [1.0, 1.0], {"tags": ["rust", "db"], "parent_id": "doc9"})
     assert db.vget_links("al", "c3", "tagged") == ["db", "rust"]
     assert db.vget_links("al", "c3", "child_of") == []
+
+
+def test_memory_decay_and_reinforce(db):
+    import time
+    db.vcreate("mem", metric="euclidean", memory_config={"enabled": True, "decay_half_life": "1s"})
+    db.vadd("mem", "old", [1.0, 0.0])
+    db.vadd("mem", "pinned", [1.2, 0.0], pinned=True)
+    time.sleep(1.5)
+    db.vadd("mem", "new", [1.1, 0.0])
+    # "old" is nearest, but it has decayed for 1.5 half-lives; "pinned" never decays.
+    scored = db.vsearch_with_scores("mem", [1.0, 0.0], k=3)
+    assert [r["id"] for r in scored] == ["new", "pinned", "old"], scored
+    db.vreinforce("mem", ["old"])
+    assert db.vsearch("mem", [1.0, 0.0], k=1) == ["old"]

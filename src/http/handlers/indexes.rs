@@ -23,10 +23,7 @@ fn present(v: &Option<Value>) -> bool {
 
 pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: CreateIndex = body(raw)?;
-    for (field, v) in [
-        ("maintenance", &b.maintenance),
-        ("memory_config", &b.memory_config),
-    ] {
+    for (field, v) in [("maintenance", &b.maintenance)] {
         if present(v) {
             return Err(ApiError::NotAvailable(format!(
                 "'{field}' (index maintenance, auto-links and memory decay)"
@@ -55,6 +52,9 @@ pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     if let Some(rules) = b.auto_links.filter(|v| !v.is_null()) {
         cfg.auto_links = serde_json::from_value(rules)
             .map_err(|e| ApiError::BadRequest(format!("auto_links: {e}")))?;
+    }
+    if let Some(mem) = b.memory_config.filter(present_value) {
+        cfg.memory = Some(memory_config(&mem)?);
     }
     cfg.m = b.m;
     cfg.ef_construction = b.ef_construction;
@@ -132,4 +132,95 @@ pub async fn set_auto_links(state: &State, name: &str, raw: &[u8]) -> Result<Res
     let b: RulesBody = body(raw)?;
     state.engine.set_auto_links(name, b.rules).await?;
     Ok(Response::ok(json!({"status": "OK"})))
+}
+
+fn present_value(v: &Value) -> bool {
+    !v.is_null()
+}
+
+/// `{"enabled": true, "decay_half_life": "24h" | nanoseconds}`.
+fn memory_config(v: &Value) -> Result<kektordb_shards::index::MemoryConfig, ApiError> {
+    let enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+    let half_life = match v.get("decay_half_life") {
+        Some(Value::String(s)) => parse_duration(s)?,
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            ApiError::BadRequest("decay_half_life must be a whole number of nanoseconds".into())
+        })?,
+        None => 24 * 3_600 * 1_000_000_000,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "decay_half_life must be a duration like \"24h\"".into(),
+            ))
+        }
+    };
+    if half_life <= 0 {
+        return Err(ApiError::BadRequest(
+            "decay_half_life must be positive".into(),
+        ));
+    }
+    Ok(kektordb_shards::index::MemoryConfig {
+        enabled,
+        decay_half_life_ns: half_life,
+    })
+}
+
+/// Durations as Go writes them: a sequence of number+unit (`ns`, `us`, `ms`, `s`,
+/// `m`, `h`), e.g. `1h30m`, `90s`, `500ms`; a bare number is nanoseconds.
+pub fn parse_duration(s: &str) -> Result<i64, ApiError> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "invalid duration '{s}' (e.g. \"30s\", \"5m\", \"24h\")"
+        ))
+    };
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let mut total: f64 = 0.0;
+    let mut rest = t;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += value * factor;
+        rest = &rest[unit_len..];
+    }
+    if total > i64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(total as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Go-style durations.
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), 90_000_000_000);
+        assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000_000_000);
+        assert_eq!(parse_duration("500ms").unwrap(), 500_000_000);
+        assert_eq!(parse_duration("1500").unwrap(), 1500);
+        for bad in ["", "5x", "h", "1.2.3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -165,3 +165,22 @@ pub async fn search_with_scores(state: &State, raw: &[u8]) -> Result<Response, A
         .collect();
     Ok(Response::ok(json!({ "results": results })))
 }
+
+#[derive(serde::Deserialize)]
+struct ReinforceBody {
+    index_name: String,
+    ids: Vec<String>,
+}
+
+/// `POST /vector/actions/reinforce`: memory decay restarts from now for these ids.
+pub async fn reinforce(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: ReinforceBody = body(raw)?;
+    if b.ids.len() > kektordb_shards::limits::BATCH_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "at most {} ids",
+            kektordb_shards::limits::BATCH_MAX
+        )));
+    }
+    let n = state.engine.reinforce(&b.index_name, b.ids).await?;
+    Ok(Response::ok(json!({"status": "OK", "reinforced": n})))
+}
