@@ -445,11 +445,6 @@ impl Index {
         0.5f64.powf(age / mem.decay_half_life_ns as f64) as f32
     }
 
-    /// Sets or clears the memory-decay configuration.
-    pub fn set_memory(&mut self, memory: Option<MemoryConfig>) {
-        self.config.memory = memory;
-    }
-
     fn set_metadata(&mut self, node: u32, metadata: Map<String, Value>) {
         if let Some(old) = self.metadata[node as usize].take() {
             self.meta_index.remove(node, &old);

@@ -16,7 +16,6 @@
 //! 10 Compress: string index, string precision ("float16", "int8")
 //! 11 Upsert (with time): as 3, then i64 at (unix ns; opcode 3 reads as at = 0)
 //! 12 Reinforce: string index, u32 n, n x string id, i64 at
-//! 13 SetMemory: string index, json memory config or null
 //! ```
 
 use serde_json::{Map, Value};
@@ -47,10 +46,6 @@ pub enum Op {
         index: String,
         ids: Vec<String>,
         at: i64,
-    },
-    SetMemory {
-        index: String,
-        memory: Option<crate::index::MemoryConfig>,
     },
     Delete {
         index: String,
@@ -154,14 +149,6 @@ impl Op {
                 }
                 out.extend_from_slice(&at.to_le_bytes());
             }
-            Op::SetMemory { index, memory } => {
-                out.push(13);
-                put_bytes(out, index.as_bytes());
-                put_bytes(
-                    out,
-                    &serde_json::to_vec(memory).expect("memory config serializes"),
-                );
-            }
             Op::Delete { index, id } => {
                 out.push(4);
                 put_bytes(out, index.as_bytes());
@@ -259,10 +246,6 @@ impl Op {
                     at: r.i64()?,
                 }
             }
-            13 => Op::SetMemory {
-                index: r.string()?,
-                memory: r.json()?,
-            },
             4 => Op::Delete {
                 index: r.string()?,
                 id: r.string()?,
@@ -447,10 +430,6 @@ impl Shard {
                 }
                 Ok(())
             }
-            Op::SetMemory { index, memory } => {
-                self.index_mut(&index)?.set_memory(memory);
-                Ok(())
-            }
             Op::Delete { index, id } => self.delete(&index, &id).map(|_| ()),
             Op::KvSet { key, value } => self.kv_mut().set(&key, value),
             Op::KvDelete { key } => {
@@ -541,13 +520,6 @@ mod tests {
                 index: "docs".into(),
                 ids: vec!["a".into(), "b".into()],
                 at: 42,
-            },
-            Op::SetMemory {
-                index: "docs".into(),
-                memory: Some(crate::index::MemoryConfig {
-                    enabled: true,
-                    decay_half_life_ns: 3_600_000_000_000,
-                }),
             },
             Op::GraphUnlink {
                 side: Side::Out,

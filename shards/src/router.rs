@@ -144,16 +144,6 @@ impl Catalog {
         Ok(())
     }
 
-    /// Sets or clears an index's memory-decay configuration in the catalog.
-    pub fn set_memory(
-        &mut self,
-        index: &str,
-        memory: Option<crate::index::MemoryConfig>,
-    ) -> Result<()> {
-        self.entry_mut(index)?.config.memory = memory;
-        Ok(())
-    }
-
     /// Records an index's new precision after a compression.
     pub fn set_precision(
         &mut self,
