@@ -328,6 +328,21 @@ impl Index {
         Ok(())
     }
 
+    /// Removes soft-deleted nodes from the HNSW graph (local repair of their live
+    /// neighbours); returns how many neighbour lists were rebuilt.
+    pub fn vacuum(&mut self) -> usize {
+        let Some(store) = &self.store else {
+            return 0;
+        };
+        let live = &self.live;
+        self.hnsw.vacuum(store, &|node| !live.contains(node))
+    }
+
+    /// Soft-deleted node slots (vacuum candidates).
+    pub fn deleted(&self) -> usize {
+        self.ids.len() - self.live.len() as usize
+    }
+
     /// Replaces the auto-link rules.
     pub fn set_auto_links(&mut self, rules: Vec<AutoLinkRule>) -> Result<()> {
         check_auto_links(&rules)?;

@@ -16,6 +16,7 @@
 //! 10 Compress: string index, string precision ("float16", "int8")
 //! 11 Upsert (with time): as 3, then i64 at (unix ns; opcode 3 reads as at = 0)
 //! 12 Reinforce: string index, u32 n, n x string id, i64 at
+//! 13 Vacuum: string index
 //! ```
 
 use serde_json::{Map, Value};
@@ -46,6 +47,10 @@ pub enum Op {
         index: String,
         ids: Vec<String>,
         at: i64,
+    },
+    /// Repairs the graph around soft-deleted nodes (deterministic: replay repeats it).
+    Vacuum {
+        index: String,
     },
     Delete {
         index: String,
@@ -140,6 +145,10 @@ impl Op {
                 );
                 out.extend_from_slice(&at.to_le_bytes());
             }
+            Op::Vacuum { index } => {
+                out.push(13);
+                put_bytes(out, index.as_bytes());
+            }
             Op::Reinforce { index, ids, at } => {
                 out.push(12);
                 put_bytes(out, index.as_bytes());
@@ -233,6 +242,7 @@ impl Op {
                 metadata: r.json()?,
                 at: r.i64()?,
             },
+            13 => Op::Vacuum { index: r.string()? },
             12 => {
                 let index = r.string()?;
                 let n = r.u32()?;
@@ -423,6 +433,10 @@ impl Shard {
                 ix.touch(&id, at);
                 Ok(())
             }
+            Op::Vacuum { index } => {
+                self.index_mut(&index)?.vacuum();
+                Ok(())
+            }
             Op::Reinforce { index, ids, at } => {
                 let ix = self.index_mut(&index)?;
                 for id in &ids {
@@ -520,6 +534,9 @@ mod tests {
                 index: "docs".into(),
                 ids: vec!["a".into(), "b".into()],
                 at: 42,
+            },
+            Op::Vacuum {
+                index: "docs".into(),
             },
             Op::GraphUnlink {
                 side: Side::Out,

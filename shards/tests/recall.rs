@@ -234,3 +234,53 @@ fn compressed_index_keeps_recall() {
         assert!(r >= 0.95, "{to:?} after compression: recall@10 {r:.4}");
     }
 }
+
+/// Deleting 30% of an index and vacuuming: recall over what remains is at least the
+/// recall the full index had before the deletes, and no result is a deleted item.
+#[test]
+fn recall_after_deleting_30_percent_and_vacuum() {
+    let data = dataset(4000, 32, 11);
+    let queries = dataset(60, 32, 12);
+    let mut set = build(Metric::Euclidean, Precision::Float32, &data, 1, |_| {
+        Map::new()
+    });
+    let before = recall(&set, Metric::Euclidean, &data, &queries, 64, None);
+    let mut rng = Rng(77);
+    let deleted: std::collections::HashSet<usize> =
+        (0..data.len()).filter(|_| rng.unit() < 0.3).collect();
+    for i in &deleted {
+        assert!(set.delete("t", &i.to_string()).unwrap());
+    }
+    for shard in set.shards_mut() {
+        shard
+            .apply(kektordb_shards::op::Op::Vacuum { index: "t".into() })
+            .unwrap();
+    }
+    let keep: &dyn Fn(usize) -> bool = &|i| !deleted.contains(&i);
+    // The "filter" here only names the truth set; the search itself runs unfiltered.
+    let mut hits = 0;
+    let mut total = 0;
+    for q in &queries {
+        let req = SearchRequest {
+            vector: Some(q.clone()),
+            k: 10,
+            ef_search: Some(64),
+            ..Default::default()
+        };
+        let got: Vec<usize> = set
+            .search("t", &req)
+            .unwrap()
+            .iter()
+            .map(|h| h.id.parse().unwrap())
+            .collect();
+        assert!(got.iter().all(|i| keep(*i)), "a deleted item came back");
+        let truth = brute_force(Metric::Euclidean, &data, q, 10, keep);
+        total += truth.len();
+        hits += got.iter().filter(|i| truth.contains(i)).count();
+    }
+    let after = hits as f64 / total as f64;
+    assert!(
+        after >= before,
+        "recall after vacuum {after:.4} < before deletes {before:.4}"
+    );
+}

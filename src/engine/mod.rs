@@ -421,6 +421,29 @@ impl Engine {
         Ok(())
     }
 
+    /// Vacuums an index on every shard, one after the other (the others keep
+    /// answering); returns how many deleted nodes it removed from the graphs.
+    pub async fn vacuum(&self, index: &str, progress: impl Fn(usize, usize)) -> Result<usize> {
+        self.catalog().get(index)?;
+        let n = self.shards();
+        let mut repaired = 0;
+        for s in 0..n {
+            let owned = index.to_owned();
+            repaired += self
+                .write(s, move |ctx| -> std::result::Result<usize, ShardError> {
+                    let before = ctx.shard().index(&owned)?.deleted();
+                    if before == 0 {
+                        return Ok(0);
+                    }
+                    ctx.apply(Op::Vacuum { index: owned })?;
+                    Ok(before)
+                })
+                .await??;
+            progress(s + 1, n);
+        }
+        Ok(repaired)
+    }
+
     /// Reinforces items (memory decay counts from now for them); returns how many of
     /// `ids` exist.
     pub async fn reinforce(&self, index: &str, ids: Vec<String>) -> Result<usize> {

@@ -108,10 +108,13 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
             "PUT" | "POST" => ("auto_links", indexes::set_auto_links(state, name, b).await),
             _ => ("auto_links", Err(wrong())),
         },
-        ["vector", "indexes", _, "config" | "maintenance"] => (
-            "maintenance",
-            not_available("index maintenance (config, vacuum, refine)"),
-        ),
+        ["vector", "indexes", name, "maintenance"] => match m {
+            "POST" => ("maintenance", system::maintenance(state, name, b).await),
+            _ => ("maintenance", Err(wrong())),
+        },
+        ["vector", "indexes", _, "config"] => {
+            ("maintenance", not_available("per-index maintenance config"))
+        }
         ["vector", "indexes", _, "export"] => ("export", not_available("index export")),
         ["vector", "indexes", _, "cognitive", ..] => {
             ("cognitive", not_available("cognitive routes"))

@@ -186,3 +186,16 @@ def test_memory_decay_and_reinforce(db):
     assert [r["id"] for r in scored] == ["new", "pinned", "old"], scored
     db.vreinforce("mem", ["old"])
     assert db.vsearch("mem", [1.0, 0.0], k=1) == ["old"]
+
+
+def test_vacuum(db):
+    db.vcreate("vac", metric="euclidean")
+    db.vadd_batch("vac", [{"id": f"v{i}", "vector": [float(i), 0.5]} for i in range(200)])
+    for i in range(0, 200, 3):
+        db.vdelete("vac", f"v{i}")
+    task = db.vtrigger_maintenance("vac", "vacuum")
+    assert task.status == "completed", task.error
+    # v30 is deleted; v29 and v31 tie at distance 1 (ties go by id), then v28.
+    assert db.vsearch("vac", [30.0, 0.5], k=3) == ["v29", "v31", "v28"]
+    with pytest.raises(APIError, match="not available yet"):
+        db.vtrigger_maintenance("vac", "refine")

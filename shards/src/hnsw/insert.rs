@@ -57,7 +57,7 @@ impl Hnsw {
     }
 
     /// Adds `node` to `to`'s list on `level`, shrinking it with the heuristic when full.
-    fn link_back(
+    pub(super) fn link_back(
         &mut self,
         store: &VectorStore,
         to: u32,
@@ -89,7 +89,7 @@ impl Hnsw {
     /// The neighbour-selection heuristic over `sorted` (ascending distance to the
     /// base node): keep a candidate only if it is closer to the base than to every
     /// candidate kept so far, up to `m`.
-    fn select(
+    pub(super) fn select(
         &self,
         store: &VectorStore,
         sorted: &[Candidate],

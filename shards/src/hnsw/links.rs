@@ -36,6 +36,11 @@ impl Links {
         }
     }
 
+    /// Highest level of `node`.
+    pub fn level(&self, node: u32) -> usize {
+        self.levels[node as usize] as usize
+    }
+
     pub fn push_node(&mut self, level: usize) {
         let node = self.levels.len() as u32;
         assert!(node < 1 << 31, "node ids use bit 31 as a search flag");

@@ -3,7 +3,8 @@
 //! - `visited.rs` and `candidate.rs`: search scratch,
 //! - `search.rs`: greedy descent and the ef-bounded layer search (with an `accept`
 //!   predicate so filters, deletes and entities are traversed but never returned),
-//! - `insert.rs`: insertion with the paper's neighbour-selection heuristic.
+//! - `insert.rs`: insertion with the paper's neighbour-selection heuristic,
+//! - `vacuum.rs`: removing soft-deleted nodes with a local repair of their neighbours.
 //!
 //! The graph does not own vectors: every call takes the [`VectorStore`] that does.
 //! A graph is owned by one shard, which one thread drives: no locks anywhere.
@@ -12,6 +13,7 @@ mod candidate;
 mod insert;
 mod links;
 mod search;
+mod vacuum;
 mod visited;
 
 pub use candidate::Candidate;

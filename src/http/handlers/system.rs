@@ -120,3 +120,39 @@ pub async fn compress(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
         },
     ))
 }
+
+#[derive(serde::Deserialize)]
+struct MaintenanceBody {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// `POST /vector/indexes/{name}/maintenance {"type": "vacuum"}` as a task (202).
+pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Response, ApiError> {
+    let b: MaintenanceBody = super::body(raw)?;
+    state.engine.info(index).await?;
+    match b.kind.as_str() {
+        "vacuum" => {
+            let index = index.to_owned();
+            Ok(spawn_task(
+                state,
+                "vacuum",
+                move |engine, progress| async move {
+                    let dead = engine
+                        .vacuum(&index, |done, total| {
+                            progress(format!("vacuumed {done} of {total} shards"))
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(format!(
+                        "removed {dead} deleted nodes from the graph of '{index}'"
+                    ))
+                },
+            ))
+        }
+        "refine" => Err(ApiError::NotAvailable("refine".into())),
+        other => Err(ApiError::BadRequest(format!(
+            "maintenance type must be 'vacuum' or 'refine', got '{other}'"
+        ))),
+    }
+}

@@ -1,0 +1,105 @@
+//! Vacuum: removes soft-deleted nodes from the graph. Every live node that links to a
+//! dead one gets its list rebuilt with the neighbour-selection heuristic over its live
+//! neighbours plus the live neighbours of the dead ones (a local repair that keeps the
+//! paths the dead node bridged); dead nodes are then unlinked and the entry point is
+//! re-elected among live nodes. Their vector rows stay allocated (node ids are dense).
+
+use std::collections::HashSet;
+
+use super::candidate::Candidate;
+use super::Hnsw;
+use crate::vectors::{Query, VectorStore};
+
+impl Hnsw {
+    /// Repairs the graph around nodes for which `dead` is true; returns how many
+    /// neighbour lists were rebuilt.
+    pub fn vacuum(&mut self, store: &VectorStore, dead: &dyn Fn(u32) -> bool) -> usize {
+        let n = self.links.len() as u32;
+        let mut scratch = Query::default();
+        let mut repaired = 0;
+        for level in 0..=self.max_level {
+            // Affected: live nodes that link to a dead node, and live nodes a dead
+            // node linked to (they may lose their only way in).
+            let mut affected: Vec<u32> = Vec::new();
+            let mut mark: HashSet<u32> = HashSet::new();
+            for node in 0..n {
+                if self.links.level(node) < level {
+                    continue;
+                }
+                if dead(node) {
+                    for &x in self.links.neighbors(node, level) {
+                        if !dead(x) && mark.insert(x) {
+                            affected.push(x);
+                        }
+                    }
+                } else if self.links.neighbors(node, level).iter().any(|&x| dead(x))
+                    && mark.insert(node)
+                {
+                    affected.push(node);
+                }
+            }
+            affected.sort_unstable();
+            for node in affected {
+                let list = self.links.neighbors(node, level).to_vec();
+                let mut seen: HashSet<u32> = HashSet::from([node]);
+                let mut cands: Vec<Candidate> = Vec::new();
+                let mut consider = |x: u32, cands: &mut Vec<Candidate>, scratch: &mut Query| {
+                    if !dead(x) && seen.insert(x) {
+                        cands.push(Candidate {
+                            d: store.node_distance(node, x, scratch),
+                            id: x,
+                        });
+                    }
+                };
+                for &x in &list {
+                    if dead(x) {
+                        for &y in self.links.neighbors(x, level) {
+                            consider(y, &mut cands, &mut scratch);
+                        }
+                    } else {
+                        consider(x, &mut cands, &mut scratch);
+                    }
+                }
+                // Local search from the node itself for better replacements.
+                store.load_query(node, &mut scratch);
+                let q = scratch.clone();
+                let entry = Candidate { d: 0.0, id: node };
+                let found = self.search_layer(
+                    store,
+                    &q,
+                    &[entry],
+                    self.params.ef_construction,
+                    level,
+                    Some(&|x| !dead(x)),
+                );
+                for c in found {
+                    consider(c.id, &mut cands, &mut scratch);
+                }
+                cands.sort_unstable();
+                let kept = self.select(store, &cands, self.links.cap(level), &mut scratch);
+                let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
+                self.links.set_neighbors(node, level, &ids);
+                // Links back, as an insertion would, so the node stays reachable.
+                for c in &kept {
+                    if !self.links.neighbors(c.id, level).contains(&node) {
+                        self.link_back(store, c.id, node, c.d, level, &mut scratch);
+                    }
+                }
+                repaired += 1;
+            }
+        }
+        for node in (0..n).filter(|&x| dead(x)) {
+            for level in 0..=self.links.level(node) {
+                self.links.set_neighbors(node, level, &[]);
+            }
+        }
+        if self.entry.is_some_and(dead) {
+            let best = (0..n)
+                .filter(|&x| !dead(x) && !self.links.neighbors(x, 0).is_empty())
+                .max_by_key(|&x| (self.links.level(x), std::cmp::Reverse(x)));
+            self.entry = best;
+            self.max_level = best.map_or(0, |b| self.links.level(b));
+        }
+        repaired
+    }
+}
