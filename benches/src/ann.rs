@@ -101,7 +101,7 @@ fn parse_args() -> Args {
     a
 }
 
-fn load(path: &PathBuf) -> Rows<f32> {
+fn load(path: &std::path::Path) -> Rows<f32> {
     read_fvecs(path).unwrap_or_else(|e| usage(&e.to_string()))
 }
 

@@ -326,7 +326,10 @@ mod tests {
     }
 
     /// A comparable fingerprint of a shard's state.
-    fn state(s: &Shard) -> (Vec<(String, Vec<f32>, String)>, Vec<(String, Vec<u8>)>) {
+    /// (items as (id, vector, metadata JSON), KV pairs)
+    type State = (Vec<(String, Vec<f32>, String)>, Vec<(String, Vec<u8>)>);
+
+    fn state(s: &Shard) -> State {
         let mut items = Vec::new();
         if let Ok(ix) = s.index("i") {
             for n in 0..7 {

@@ -338,6 +338,22 @@ impl Index {
         self.hnsw.vacuum(store, &|node| !live.contains(node))
     }
 
+    /// Refines nodes `from..from + count` with a search of breadth `ef`; returns the
+    /// nodes processed.
+    pub fn refine(&mut self, from: u32, count: u32, ef: usize) -> u32 {
+        let Some(store) = &self.store else {
+            return 0;
+        };
+        let live = &self.live;
+        self.hnsw
+            .refine(store, from, count, ef, &|node| !live.contains(node))
+    }
+
+    /// Node slots (live, deleted and entities): the range refine walks.
+    pub fn node_slots(&self) -> usize {
+        self.ids.len()
+    }
+
     /// Soft-deleted node slots (vacuum candidates).
     pub fn deleted(&self) -> usize {
         self.ids.len() - self.live.len() as usize

@@ -17,6 +17,7 @@
 //! 11 Upsert (with time): as 3, then i64 at (unix ns; opcode 3 reads as at = 0)
 //! 12 Reinforce: string index, u32 n, n x string id, i64 at
 //! 13 Vacuum: string index
+//! 14 Refine: string index, u32 from, u32 count, u32 ef
 //! ```
 
 use serde_json::{Map, Value};
@@ -51,6 +52,13 @@ pub enum Op {
     /// Repairs the graph around soft-deleted nodes (deterministic: replay repeats it).
     Vacuum {
         index: String,
+    },
+    /// Re-evaluates the neighbours of nodes `from..from + count` (deterministic).
+    Refine {
+        index: String,
+        from: u32,
+        count: u32,
+        ef: u32,
     },
     Delete {
         index: String,
@@ -149,6 +157,18 @@ impl Op {
                 out.push(13);
                 put_bytes(out, index.as_bytes());
             }
+            Op::Refine {
+                index,
+                from,
+                count,
+                ef,
+            } => {
+                out.push(14);
+                put_bytes(out, index.as_bytes());
+                for v in [from, count, ef] {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
             Op::Reinforce { index, ids, at } => {
                 out.push(12);
                 put_bytes(out, index.as_bytes());
@@ -243,6 +263,12 @@ impl Op {
                 at: r.i64()?,
             },
             13 => Op::Vacuum { index: r.string()? },
+            14 => Op::Refine {
+                index: r.string()?,
+                from: r.u32()? as u32,
+                count: r.u32()? as u32,
+                ef: r.u32()? as u32,
+            },
             12 => {
                 let index = r.string()?;
                 let n = r.u32()?;
@@ -437,6 +463,15 @@ impl Shard {
                 self.index_mut(&index)?.vacuum();
                 Ok(())
             }
+            Op::Refine {
+                index,
+                from,
+                count,
+                ef,
+            } => {
+                self.index_mut(&index)?.refine(from, count, ef as usize);
+                Ok(())
+            }
             Op::Reinforce { index, ids, at } => {
                 let ix = self.index_mut(&index)?;
                 for id in &ids {
@@ -537,6 +572,12 @@ mod tests {
             },
             Op::Vacuum {
                 index: "docs".into(),
+            },
+            Op::Refine {
+                index: "docs".into(),
+                from: 3,
+                count: 500,
+                ef: 200,
             },
             Op::GraphUnlink {
                 side: Side::Out,

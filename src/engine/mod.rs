@@ -444,6 +444,51 @@ impl Engine {
         Ok(repaired)
     }
 
+    /// Refines an index: every shard re-evaluates its nodes' neighbours in batches of
+    /// `batch` nodes, each batch a separate job so queries run between batches.
+    /// `progress(done_nodes, total_nodes)` after each batch. Returns nodes refined.
+    pub async fn refine(
+        &self,
+        index: &str,
+        batch: u32,
+        ef: u32,
+        progress: impl Fn(usize, usize),
+    ) -> Result<usize> {
+        self.catalog().get(index)?;
+        let owned = index.to_owned();
+        let slots = self
+            .ask_all(move |s| s.index(&owned).map(|ix| ix.node_slots()))
+            .await?
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let total: usize = slots.iter().sum();
+        let (mut done, mut refined) = (0usize, 0usize);
+        let batch = batch.max(1);
+        for (s, &n) in slots.iter().enumerate() {
+            let mut from = 0u32;
+            while (from as usize) < n {
+                let owned = index.to_owned();
+                refined += self
+                    .write(s, move |ctx| -> std::result::Result<usize, ShardError> {
+                        let slots = ctx.shard().index(&owned)?.node_slots();
+                        let in_range = slots.saturating_sub(from as usize).min(batch as usize);
+                        ctx.apply(Op::Refine {
+                            index: owned,
+                            from,
+                            count: batch,
+                            ef,
+                        })?;
+                        Ok(in_range)
+                    })
+                    .await??;
+                from = from.saturating_add(batch);
+                done = (done + batch as usize).min(total);
+                progress(done, total);
+            }
+        }
+        Ok(refined)
+    }
+
     /// Reinforces items (memory decay counts from now for them); returns how many of
     /// `ids` exist.
     pub async fn reinforce(&self, index: &str, ids: Vec<String>) -> Result<usize> {

@@ -40,51 +40,14 @@ impl Hnsw {
             }
             affected.sort_unstable();
             for node in affected {
-                let list = self.links.neighbors(node, level).to_vec();
-                let mut seen: HashSet<u32> = HashSet::from([node]);
-                let mut cands: Vec<Candidate> = Vec::new();
-                let mut consider = |x: u32, cands: &mut Vec<Candidate>, scratch: &mut Query| {
-                    if !dead(x) && seen.insert(x) {
-                        cands.push(Candidate {
-                            d: store.node_distance(node, x, scratch),
-                            id: x,
-                        });
-                    }
-                };
-                for &x in &list {
-                    if dead(x) {
-                        for &y in self.links.neighbors(x, level) {
-                            consider(y, &mut cands, &mut scratch);
-                        }
-                    } else {
-                        consider(x, &mut cands, &mut scratch);
-                    }
-                }
-                // Local search from the node itself for better replacements.
-                store.load_query(node, &mut scratch);
-                let q = scratch.clone();
-                let entry = Candidate { d: 0.0, id: node };
-                let found = self.search_layer(
+                self.rebuild(
                     store,
-                    &q,
-                    &[entry],
-                    self.params.ef_construction,
+                    node,
                     level,
-                    Some(&|x| !dead(x)),
+                    self.params.ef_construction,
+                    dead,
+                    &mut scratch,
                 );
-                for c in found {
-                    consider(c.id, &mut cands, &mut scratch);
-                }
-                cands.sort_unstable();
-                let kept = self.select(store, &cands, self.links.cap(level), &mut scratch);
-                let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
-                self.links.set_neighbors(node, level, &ids);
-                // Links back, as an insertion would, so the node stays reachable.
-                for c in &kept {
-                    if !self.links.neighbors(c.id, level).contains(&node) {
-                        self.link_back(store, c.id, node, c.d, level, &mut scratch);
-                    }
-                }
                 repaired += 1;
             }
         }
@@ -101,5 +64,81 @@ impl Hnsw {
             self.max_level = best.map_or(0, |b| self.links.level(b));
         }
         repaired
+    }
+
+    /// Rebuilds `node`'s list on `level`: candidates are its live neighbours, the live
+    /// neighbours of its dead ones and a local search with `ef`; the heuristic picks
+    /// the list, and the chosen neighbours link back (as on insertion).
+    pub(super) fn rebuild(
+        &mut self,
+        store: &VectorStore,
+        node: u32,
+        level: usize,
+        ef: usize,
+        dead: &dyn Fn(u32) -> bool,
+        scratch: &mut Query,
+    ) {
+        let list = self.links.neighbors(node, level).to_vec();
+        let mut seen: HashSet<u32> = HashSet::from([node]);
+        let mut cands: Vec<Candidate> = Vec::new();
+        let mut consider = |x: u32, cands: &mut Vec<Candidate>, scratch: &mut Query| {
+            if !dead(x) && seen.insert(x) {
+                cands.push(Candidate {
+                    d: store.node_distance(node, x, scratch),
+                    id: x,
+                });
+            }
+        };
+        for &x in &list {
+            if dead(x) {
+                for &y in self.links.neighbors(x, level) {
+                    consider(y, &mut cands, scratch);
+                }
+            } else {
+                consider(x, &mut cands, scratch);
+            }
+        }
+        store.load_query(node, scratch);
+        let q = scratch.clone();
+        let entry = Candidate { d: 0.0, id: node };
+        for c in self.search_layer(store, &q, &[entry], ef, level, Some(&|x| !dead(x))) {
+            consider(c.id, &mut cands, scratch);
+        }
+        cands.sort_unstable();
+        let kept = self.select(store, &cands, self.links.cap(level), scratch);
+        let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
+        self.links.set_neighbors(node, level, &ids);
+        for c in &kept {
+            if !self.links.neighbors(c.id, level).contains(&node) {
+                self.link_back(store, c.id, node, c.d, level, scratch);
+            }
+        }
+    }
+
+    /// Refine: re-evaluates the neighbours of nodes `from..from + count` (skipping
+    /// dead ones) with a search of breadth `ef`, on every level they are on. Returns
+    /// the nodes processed.
+    pub fn refine(
+        &mut self,
+        store: &VectorStore,
+        from: u32,
+        count: u32,
+        ef: usize,
+        dead: &dyn Fn(u32) -> bool,
+    ) -> u32 {
+        let n = self.links.len() as u32;
+        let end = from.saturating_add(count).min(n);
+        let mut scratch = Query::default();
+        let mut done = 0;
+        for node in from..end {
+            if dead(node) || self.links.neighbors(node, 0).is_empty() && self.entry != Some(node) {
+                continue;
+            }
+            for level in 0..=self.links.level(node) {
+                self.rebuild(store, node, level, ef.max(1), dead, &mut scratch);
+            }
+            done += 1;
+        }
+        done
     }
 }

@@ -125,6 +125,10 @@ pub async fn compress(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
 struct MaintenanceBody {
     #[serde(rename = "type")]
     kind: String,
+    /// Refine: nodes per batch (default 500).
+    batch_size: Option<u32>,
+    /// Refine: search breadth (default the larger of the index's and 200).
+    ef_construction: Option<u32>,
 }
 
 /// `POST /vector/indexes/{name}/maintenance {"type": "vacuum"}` as a task (202).
@@ -150,7 +154,28 @@ pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Respo
                 },
             ))
         }
-        "refine" => Err(ApiError::NotAvailable("refine".into())),
+        "refine" => {
+            let info = state.engine.info(index).await?;
+            let ef = b
+                .ef_construction
+                .unwrap_or((info.config.ef_construction as u32).max(200))
+                .min(4096);
+            let batch = b.batch_size.unwrap_or(500).clamp(1, 100_000);
+            let index = index.to_owned();
+            Ok(spawn_task(
+                state,
+                "refine",
+                move |engine, progress| async move {
+                    let n = engine
+                        .refine(&index, batch, ef, |done, total| {
+                            progress(format!("refined {done} of {total} nodes"))
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(format!("refined {n} nodes of '{index}' with ef {ef}"))
+                },
+            ))
+        }
         other => Err(ApiError::BadRequest(format!(
             "maintenance type must be 'vacuum' or 'refine', got '{other}'"
         ))),
