@@ -447,13 +447,23 @@ impl Engine {
     /// Refines an index: every shard re-evaluates its nodes' neighbours in batches of
     /// `batch` nodes, each batch a separate job so queries run between batches.
     /// `progress(done_nodes, total_nodes)` after each batch. Returns nodes refined.
-    pub async fn refine(
+    ///
+    /// After each batch, `pause(d)` is awaited with `d` = the batch's duration times
+    /// `rest`, so refine takes at most `1 / (1 + rest)` of a shard's time and searches
+    /// keep most of their throughput.
+    pub async fn refine<P, F>(
         &self,
         index: &str,
         batch: u32,
         ef: u32,
+        rest: f64,
+        pause: P,
         progress: impl Fn(usize, usize),
-    ) -> Result<usize> {
+    ) -> Result<usize>
+    where
+        P: Fn(Duration) -> F,
+        F: Future<Output = ()>,
+    {
         self.catalog().get(index)?;
         let owned = index.to_owned();
         let slots = self
@@ -468,6 +478,7 @@ impl Engine {
             let mut from = 0u32;
             while (from as usize) < n {
                 let owned = index.to_owned();
+                let started = std::time::Instant::now();
                 refined += self
                     .write(s, move |ctx| -> std::result::Result<usize, ShardError> {
                         let slots = ctx.shard().index(&owned)?.node_slots();
@@ -484,6 +495,7 @@ impl Engine {
                 from = from.saturating_add(batch);
                 done = (done + batch as usize).min(total);
                 progress(done, total);
+                pause(started.elapsed().mul_f64(rest.max(0.0))).await;
             }
         }
         Ok(refined)

@@ -125,7 +125,7 @@ pub async fn compress(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
 struct MaintenanceBody {
     #[serde(rename = "type")]
     kind: String,
-    /// Refine: nodes per batch (default 500).
+    /// Refine: nodes per batch (default 50, small so queries wait little).
     batch_size: Option<u32>,
     /// Refine: search breadth (default the larger of the index's and 200).
     ef_construction: Option<u32>,
@@ -160,16 +160,22 @@ pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Respo
                 .ef_construction
                 .unwrap_or((info.config.ef_construction as u32).max(200))
                 .min(4096);
-            let batch = b.batch_size.unwrap_or(500).clamp(1, 100_000);
+            let batch = b.batch_size.unwrap_or(50).clamp(1, 100_000);
             let index = index.to_owned();
             Ok(spawn_task(
                 state,
                 "refine",
                 move |engine, progress| async move {
+                    // Batches take at most a third of a shard's time (rest 2x each batch).
                     let n = engine
-                        .refine(&index, batch, ef, |done, total| {
-                            progress(format!("refined {done} of {total} nodes"))
-                        })
+                        .refine(
+                            &index,
+                            batch,
+                            ef,
+                            2.0,
+                            glommio::timer::sleep,
+                            |done, total| progress(format!("refined {done} of {total} nodes")),
+                        )
                         .await
                         .map_err(|e| e.to_string())?;
                     Ok(format!("refined {n} nodes of '{index}' with ef {ef}"))
