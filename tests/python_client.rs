@@ -20,7 +20,7 @@ fn kektordb_client_0_6_2() {
     println!("{text}");
     assert!(out.status.success(), "python client tests failed:\n{text}");
     assert!(
-        text.contains("8 passed"),
-        "expected 8 passing client tests:\n{text}"
+        text.contains("9 passed"),
+        "expected 9 passing client tests:\n{text}"
     );
 }

@@ -76,6 +76,65 @@ pub struct MemoryConfig {
     pub decay_half_life_ns: i64,
 }
 
+/// Background maintenance of an index (durations in nanoseconds).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MaintenanceConfig {
+    /// How often to check whether a vacuum is due.
+    pub vacuum_interval_ns: i64,
+    /// Fraction of soft-deleted rows that makes a vacuum due.
+    pub delete_threshold: f64,
+    pub refine_enabled: bool,
+    pub refine_interval_ns: i64,
+    pub refine_batch_size: u32,
+    /// 0 = the larger of the index's ef_construction and 200.
+    pub refine_ef_construction: u32,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig {
+            vacuum_interval_ns: 5 * 60 * 1_000_000_000,
+            delete_threshold: 0.1,
+            refine_enabled: false,
+            refine_interval_ns: 30 * 60 * 1_000_000_000,
+            refine_batch_size: 500,
+            refine_ef_construction: 0,
+        }
+    }
+}
+
+impl MaintenanceConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.vacuum_interval_ns <= 0 || self.refine_interval_ns <= 0 {
+            return Err(ShardError::invalid(
+                "maintenance",
+                "intervals must be positive",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.delete_threshold) {
+            return Err(ShardError::invalid(
+                "delete_threshold",
+                "must be within 0..=1",
+            ));
+        }
+        if self.refine_batch_size == 0 || self.refine_batch_size > 100_000 {
+            return Err(ShardError::invalid(
+                "refine_batch_size",
+                "must be within 1..=100000",
+            ));
+        }
+        if self.refine_ef_construction as usize > EF_CONSTRUCTION_MAX {
+            return Err(ShardError::too_large(
+                "refine_ef_construction",
+                self.refine_ef_construction as usize,
+                EF_CONSTRUCTION_MAX,
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexConfig {
     pub name: String,
@@ -90,6 +149,9 @@ pub struct IndexConfig {
     /// Memory decay (absent in format-v1 logs: none).
     #[serde(default)]
     pub memory: Option<MemoryConfig>,
+    /// Background maintenance (absent in format-v1 logs: the defaults).
+    #[serde(default)]
+    pub maintenance: MaintenanceConfig,
 }
 
 impl IndexConfig {
@@ -104,6 +166,7 @@ impl IndexConfig {
             text_language: None,
             auto_links: Vec::new(),
             memory: None,
+            maintenance: MaintenanceConfig::default(),
         }
     }
 
@@ -123,6 +186,7 @@ impl IndexConfig {
             ));
         }
         check_auto_links(&self.auto_links)?;
+        self.maintenance.validate()?;
         if let Some(mem) = self.memory {
             if mem.decay_half_life_ns <= 0 {
                 return Err(ShardError::invalid(
@@ -277,6 +341,8 @@ pub struct Index {
     metadata: Vec<Option<Map<String, Value>>>,
     /// Per node: when it was added or last reinforced (unix ns).
     touched: Vec<i64>,
+    /// Dead rows already removed from the graph by vacuum.
+    vacuumed: usize,
     meta_index: MetadataIndex,
     text: Option<Bm25Index>,
 }
@@ -301,6 +367,7 @@ impl Index {
             searchable: RoaringBitmap::new(),
             metadata: Vec::new(),
             touched: Vec::new(),
+            vacuumed: 0,
             meta_index: MetadataIndex::new(),
         })
     }
@@ -335,7 +402,9 @@ impl Index {
             return 0;
         };
         let live = &self.live;
-        self.hnsw.vacuum(store, &|node| !live.contains(node))
+        let rebuilt = self.hnsw.vacuum(store, &|node| !live.contains(node));
+        self.vacuumed = self.ids.len() - self.live.len() as usize;
+        rebuilt
     }
 
     /// Refines nodes `from..from + count` with a search of breadth `ef`; returns the
@@ -354,9 +423,16 @@ impl Index {
         self.ids.len()
     }
 
-    /// Soft-deleted node slots (vacuum candidates).
+    /// Soft-deleted node slots not yet vacuumed out of the graph.
     pub fn deleted(&self) -> usize {
-        self.ids.len() - self.live.len() as usize
+        self.ids.len() - self.live.len() as usize - self.vacuumed
+    }
+
+    /// Replaces the maintenance configuration.
+    pub fn set_maintenance(&mut self, config: MaintenanceConfig) -> Result<()> {
+        config.validate()?;
+        self.config.maintenance = config;
+        Ok(())
     }
 
     /// Replaces the auto-link rules.

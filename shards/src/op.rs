@@ -18,6 +18,7 @@
 //! 12 Reinforce: string index, u32 n, n x string id, i64 at
 //! 13 Vacuum: string index
 //! 14 Refine: string index, u32 from, u32 count, u32 ef
+//! 15 SetMaintenance: string index, json maintenance config
 //! ```
 
 use serde_json::{Map, Value};
@@ -52,6 +53,10 @@ pub enum Op {
     /// Repairs the graph around soft-deleted nodes (deterministic: replay repeats it).
     Vacuum {
         index: String,
+    },
+    SetMaintenance {
+        index: String,
+        config: crate::index::MaintenanceConfig,
     },
     /// Re-evaluates the neighbours of nodes `from..from + count` (deterministic).
     Refine {
@@ -152,6 +157,11 @@ impl Op {
                     &serde_json::to_vec(metadata).expect("metadata serializes"),
                 );
                 out.extend_from_slice(&at.to_le_bytes());
+            }
+            Op::SetMaintenance { index, config } => {
+                out.push(15);
+                put_bytes(out, index.as_bytes());
+                put_bytes(out, &serde_json::to_vec(config).expect("config serializes"));
             }
             Op::Vacuum { index } => {
                 out.push(13);
@@ -263,6 +273,10 @@ impl Op {
                 at: r.i64()?,
             },
             13 => Op::Vacuum { index: r.string()? },
+            15 => Op::SetMaintenance {
+                index: r.string()?,
+                config: r.json()?,
+            },
             14 => Op::Refine {
                 index: r.string()?,
                 from: r.u32()? as u32,
@@ -463,6 +477,7 @@ impl Shard {
                 self.index_mut(&index)?.vacuum();
                 Ok(())
             }
+            Op::SetMaintenance { index, config } => self.index_mut(&index)?.set_maintenance(config),
             Op::Refine {
                 index,
                 from,
@@ -572,6 +587,10 @@ mod tests {
             },
             Op::Vacuum {
                 index: "docs".into(),
+            },
+            Op::SetMaintenance {
+                index: "docs".into(),
+                config: crate::index::MaintenanceConfig::default(),
             },
             Op::Refine {
                 index: "docs".into(),

@@ -144,6 +144,17 @@ impl Catalog {
         Ok(())
     }
 
+    /// Replaces an index's maintenance configuration in the catalog.
+    pub fn set_maintenance(
+        &mut self,
+        index: &str,
+        config: crate::index::MaintenanceConfig,
+    ) -> Result<()> {
+        config.validate()?;
+        self.entry_mut(index)?.config.maintenance = config;
+        Ok(())
+    }
+
     /// Records an index's new precision after a compression.
     pub fn set_precision(
         &mut self,

@@ -501,6 +501,44 @@ impl Engine {
         Ok(refined)
     }
 
+    /// Replaces an index's maintenance configuration (durable on every shard).
+    pub async fn set_maintenance(
+        &self,
+        index: &str,
+        config: kektordb_shards::index::MaintenanceConfig,
+    ) -> Result<()> {
+        let rxs = {
+            let mut cat = self.catalog_mut();
+            cat.set_maintenance(index, config)?;
+            let owned = index.to_owned();
+            self.enqueue_all(move |s| {
+                s.apply(Op::SetMaintenance {
+                    index: owned.clone(),
+                    config,
+                })
+            })?
+        };
+        for r in Self::collect(rxs).await? {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Soft-deleted rows and all rows of an index, summed over shards.
+    pub async fn deleted_rows(&self, index: &str) -> Result<(usize, usize)> {
+        let owned = index.to_owned();
+        let parts = self
+            .ask_all(move |s| s.index(&owned).map(|ix| (ix.deleted(), ix.node_slots())))
+            .await?;
+        let mut total = (0, 0);
+        for p in parts {
+            let (d, n) = p?;
+            total.0 += d;
+            total.1 += n;
+        }
+        Ok(total)
+    }
+
     /// Reinforces items (memory decay counts from now for them); returns how many of
     /// `ids` exist.
     pub async fn reinforce(&self, index: &str, ids: Vec<String>) -> Result<usize> {

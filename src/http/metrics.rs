@@ -19,6 +19,8 @@ struct Local {
 
 pub struct Metrics {
     per_executor: Vec<Mutex<Local>>,
+    /// Background maintenance runs by type.
+    maintenance: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
@@ -29,6 +31,7 @@ impl Metrics {
             per_executor: (0..executors)
                 .map(|_| Mutex::new(Local::default()))
                 .collect(),
+            maintenance: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -42,6 +45,16 @@ impl Metrics {
             Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("static bounds")
         });
         h.saturating_record(took.as_nanos().max(1) as u64);
+    }
+
+    /// Counts one background maintenance run.
+    pub fn count_maintenance(&self, kind: &'static str) {
+        *self
+            .maintenance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_default() += 1;
     }
 
     /// Prometheus text exposition.
@@ -105,6 +118,18 @@ impl Metrics {
                 + m.metadata_bytes
                 + m.text_bytes;
             let _ = writeln!(out, "kektordb_shard_index_bytes{{shard=\"{i}\"}} {total}");
+        }
+        out.push_str("# HELP kektordb_maintenance_runs_total Background maintenance runs by type.\n# TYPE kektordb_maintenance_runs_total counter\n");
+        for (kind, n) in self
+            .maintenance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "kektordb_maintenance_runs_total{{type=\"{kind}\"}} {n}"
+            );
         }
         if let Some(rss) = resident_bytes() {
             out.push_str("# HELP kektordb_resident_bytes Resident memory of the process.\n# TYPE kektordb_resident_bytes gauge\n");

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod scheduler;
 pub mod server;
 pub mod tasks;
 

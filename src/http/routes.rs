@@ -112,9 +112,10 @@ async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Respons
             "POST" => ("maintenance", system::maintenance(state, name, b).await),
             _ => ("maintenance", Err(wrong())),
         },
-        ["vector", "indexes", _, "config"] => {
-            ("maintenance", not_available("per-index maintenance config"))
-        }
+        ["vector", "indexes", name, "config"] => match m {
+            "POST" | "PUT" => ("config", indexes::update_config(state, name, b).await),
+            _ => ("config", Err(wrong())),
+        },
         ["vector", "indexes", _, "export"] => ("export", not_available("index export")),
         ["vector", "indexes", _, "cognitive", ..] => {
             ("cognitive", not_available("cognitive routes"))

@@ -62,6 +62,7 @@ pub fn serve(
         .map_err(|e| e.to_string())??;
         bound.get_or_insert(result);
     }
+    super::scheduler::spawn(engine, metrics)?;
     bound.ok_or_else(|| "no executor".to_owned())
 }
 

@@ -85,7 +85,7 @@ def test_errors(db):
     with pytest.raises(APIError, match="expected"):
         db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
     with pytest.raises(APIError, match="not available yet"):
-        db.vupdate_config("e", {"vacuum_interval": "1m"})
+        db.vupdate_config("e", {"graph_retention": "720h"})
     for i in range(50):
         db.vadd("e", f"p{i}", [float(i), 2.0])
     task = db.vcompress("e", "int8", wait=True)
@@ -200,3 +200,35 @@ def test_vacuum(db):
     refine = db.vtrigger_maintenance("vac", "refine")
     assert refine.status == "completed", refine.error
     assert db.vsearch("vac", [30.0, 0.5], k=3) == ["v29", "v31", "v28"]
+
+
+def test_background_maintenance(db):
+    import re
+    import time
+    import requests
+
+    def runs(kind):
+        text = requests.get(f"http://{HOST}:{PORT}/metrics", timeout=10).text
+        m = re.search(r'kektordb_maintenance_runs_total\{type="%s"\} (\d+)' % kind, text)
+        return int(m.group(1)) if m else 0
+
+    db.vcreate("bg", metric="euclidean", maintenance_config={"vacuum_interval": "1s", "delete_threshold": 0.2})
+    assert db.get_index_info("bg")["maintenance"]["vacuum_interval"] == 1_000_000_000
+    db.vadd_batch("bg", [{"id": f"b{i}", "vector": [float(i), 1.0]} for i in range(40)])
+    before = runs("vacuum")
+    for i in range(10):
+        db.vdelete("bg", f"b{i}")
+    deadline = time.time() + 10
+    while runs("vacuum") == before and time.time() < deadline:
+        time.sleep(0.2)
+    assert runs("vacuum") > before, "the scheduler did not vacuum"
+    refines = runs("refine")
+    db.vupdate_config("bg", {"refine_enabled": True, "refine_interval": "1s", "refine_batch_size": 10})
+    assert db.get_index_info("bg")["maintenance"]["refine_enabled"] is True
+    deadline = time.time() + 10
+    while runs("refine") == refines and time.time() < deadline:
+        time.sleep(0.2)
+    assert runs("refine") > refines, "the scheduler did not refine"
+    assert db.vsearch("bg", [20.0, 1.0], k=1) == ["b20"]
+    with pytest.raises(APIError, match="unknown maintenance setting"):
+        db.vupdate_config("bg", {"vacuum_intervall": "1m"})

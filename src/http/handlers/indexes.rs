@@ -12,24 +12,8 @@ use crate::http::errors::ApiError;
 use crate::http::response::Response;
 use crate::http::server::State;
 
-fn present(v: &Option<Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-        Some(_) => true,
-    }
-}
-
 pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: CreateIndex = body(raw)?;
-    for (field, v) in [("maintenance", &b.maintenance)] {
-        if present(v) {
-            return Err(ApiError::NotAvailable(format!(
-                "'{field}' (index maintenance, auto-links and memory decay)"
-            )));
-        }
-    }
     let mut cfg = IndexConfig::new(&b.index_name);
     cfg.metric = Metric::parse(&b.metric).ok_or_else(|| {
         ApiError::BadRequest(format!(
@@ -52,6 +36,9 @@ pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     if let Some(rules) = b.auto_links.filter(|v| !v.is_null()) {
         cfg.auto_links = serde_json::from_value(rules)
             .map_err(|e| ApiError::BadRequest(format!("auto_links: {e}")))?;
+    }
+    if let Some(m) = b.maintenance.filter(present_value) {
+        cfg.maintenance = maintenance_from(cfg.maintenance, &m)?;
     }
     if let Some(mem) = b.memory_config.filter(present_value) {
         cfg.memory = Some(memory_config(&mem)?);
@@ -97,6 +84,7 @@ pub async fn info(state: &State, name: &str) -> Result<Response, ApiError> {
     let mut v = summary(&info);
     let m = info.memory;
     v["dimension"] = json!(info.dim);
+    v["maintenance"] = maintenance_json(&info.config.maintenance);
     v["memory"] = json!({
         "vectors_bytes": m.vectors_bytes,
         "rescore_bytes": m.rescore_bytes,
@@ -206,6 +194,105 @@ pub fn parse_duration(s: &str) -> Result<i64, ApiError> {
         return Err(bad());
     }
     Ok(total as i64)
+}
+
+/// Merges a maintenance block (`vacuum_interval`, `delete_threshold`,
+/// `refine_enabled`, `refine_interval`, `refine_batch_size`, `refine_ef_construction`,
+/// `graph_vacuum_interval`, `graph_retention`) into `base`. Durations are Go-style
+/// strings or nanoseconds.
+pub fn maintenance_from(
+    mut base: kektordb_shards::index::MaintenanceConfig,
+    v: &Value,
+) -> Result<kektordb_shards::index::MaintenanceConfig, ApiError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| ApiError::BadRequest("maintenance config must be an object".into()))?;
+    let duration = |key: &str, x: &Value| -> Result<i64, ApiError> {
+        match x {
+            Value::String(s) => parse_duration(s),
+            Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| ApiError::BadRequest(format!("{key}: whole nanoseconds expected"))),
+            _ => Err(ApiError::BadRequest(format!(
+                "{key}: a duration like \"5m\" expected"
+            ))),
+        }
+    };
+    for (key, x) in obj {
+        match key.as_str() {
+            "vacuum_interval" => base.vacuum_interval_ns = duration(key, x)?,
+            "delete_threshold" => {
+                base.delete_threshold = x.as_f64().ok_or_else(|| {
+                    ApiError::BadRequest("delete_threshold: a number expected".into())
+                })?
+            }
+            "refine_enabled" => {
+                base.refine_enabled = x.as_bool().ok_or_else(|| {
+                    ApiError::BadRequest("refine_enabled: true or false expected".into())
+                })?
+            }
+            "refine_interval" => base.refine_interval_ns = duration(key, x)?,
+            "refine_batch_size" => {
+                base.refine_batch_size =
+                    x.as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            ApiError::BadRequest(
+                                "refine_batch_size: a positive integer expected".into(),
+                            )
+                        })?
+            }
+            "refine_ef_construction" => {
+                base.refine_ef_construction = x
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ApiError::BadRequest("refine_ef_construction: an integer expected".into())
+                    })?
+            }
+            // Graph history is kept forever (retention 0); a graph vacuum has nothing to do.
+            "graph_vacuum_interval" => {
+                duration(key, x)?;
+            }
+            "graph_retention" => {
+                if duration(key, x)? != 0 {
+                    return Err(ApiError::NotAvailable(
+                        "graph_retention other than 0 (graph vacuum)".into(),
+                    ));
+                }
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown maintenance setting '{other}'"
+                )))
+            }
+        }
+    }
+    base.validate().map_err(ApiError::from)?;
+    Ok(base)
+}
+
+/// `POST /vector/indexes/{name}/config`: merges settings into the current config.
+pub async fn update_config(state: &State, name: &str, raw: &[u8]) -> Result<Response, ApiError> {
+    let v: Value = body(raw)?;
+    let current = state.engine.info(name).await?.config.maintenance;
+    let merged = maintenance_from(current, &v)?;
+    state.engine.set_maintenance(name, merged).await?;
+    Ok(Response::ok(
+        json!({"status": "OK", "maintenance": maintenance_json(&merged)}),
+    ))
+}
+
+pub fn maintenance_json(m: &kektordb_shards::index::MaintenanceConfig) -> Value {
+    json!({
+        "vacuum_interval": m.vacuum_interval_ns,
+        "delete_threshold": m.delete_threshold,
+        "refine_enabled": m.refine_enabled,
+        "refine_interval": m.refine_interval_ns,
+        "refine_batch_size": m.refine_batch_size,
+        "refine_ef_construction": m.refine_ef_construction,
+        "graph_retention": 0,
+    })
 }
 
 #[cfg(test)]
