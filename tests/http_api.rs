@@ -289,7 +289,7 @@ fn bad_input_gets_the_right_4xx() {
         (
             "POST",
             "/vector/actions/create",
-            r#"{"index_name":"w","maintenance":{"vacuum_interval":"1m"}}"#,
+            r#"{"index_name":"w","maintenance":{"graph_retention":"720h"}}"#,
             501,
         ),
         ("GET", "/vector/indexes/nope", "", 404),
