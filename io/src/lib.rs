@@ -1,10 +1,13 @@
 //! Bytes-level mechanics of kektordb: file formats read and written without any
 //! knowledge of indexes or shards. Today: the standard ANN benchmark formats
-//! (`.fvecs`, `.ivecs`), the AOF record framing (`record`) and the storage the log is
+//! (`.fvecs`, `.ivecs`), the AOF record framing (`record`), the snapshot container
+//! (`snapfile`, read through `mapped`) and the storage the log is
 //! written to (`storage`: files, memory, and a fault-injecting storage for tests).
 
 pub mod ann_files;
+pub mod mapped;
 pub mod record;
+pub mod snapfile;
 pub mod storage;
 
 pub use ann_files::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, AnnFileError, Rows};

@@ -1,19 +1,23 @@
 //! A shard with an append-only log: every mutation is applied, encoded as an `Op`
 //! record into a pending buffer, and made durable by `commit` (one write and, with
 //! `FsyncPolicy::Always`, one fsync for everything pending: group commit). The
-//! owner acknowledges writes only after `commit` returned Ok. `recover` rebuilds the
-//! shard from its log: a torn tail is truncated; corruption in the middle refuses to
-//! start (with its offset) unless told to skip it.
+//! owner acknowledges writes only after `commit` returned Ok. `snapshot_begin` copies
+//! the state into a snapshot and switches to a fresh log. `recover_chain` rebuilds
+//! the shard from the last snapshot and the logs after it: a torn tail is truncated;
+//! corruption in the middle refuses to start (with its offset) unless told to skip
+//! it.
 
 use std::time::{Duration, Instant};
 
 use kektordb_io::record::{self, Tail};
+use kektordb_io::snapfile::SnapWriter;
 use kektordb_io::storage::Storage;
 use thiserror::Error;
 
 use crate::error::ShardError;
 use crate::op::{Op, OpDecodeError};
 use crate::shard::Shard;
+use crate::snapshot::{self, SnapshotError};
 
 /// When appended records are fsynced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +53,8 @@ pub enum RecoverError {
     },
     #[error("log record at byte {offset} does not decode: {error}")]
     BadOp { offset: u64, error: OpDecodeError },
+    #[error("snapshot: {0}")]
+    Snapshot(#[from] SnapshotError),
     #[error("log record at byte {offset} does not apply: {error}")]
     Apply { offset: u64, error: ShardError },
 }
@@ -56,6 +62,10 @@ pub enum RecoverError {
 /// What recovery found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RecoveryReport {
+    /// Index nodes and bytes loaded from the snapshot (0 without one).
+    pub snapshot_nodes: usize,
+    pub snapshot_bytes: u64,
+    /// Log records replayed.
     pub records: usize,
     pub truncated_bytes: u64,
     /// (offset, bytes skipped) of corrupt regions skipped on request.
@@ -111,57 +121,43 @@ impl<S: Storage> DurableShard<S> {
         }
     }
 
-    /// Rebuilds the shard from `log` and keeps appending to it.
+    /// Rebuilds the shard from `log` alone and keeps appending to it.
     pub fn recover(
-        mut log: S,
+        log: S,
         fsync: FsyncPolicy,
         skip_corrupt: bool,
     ) -> Result<(DurableShard<S>, RecoveryReport), RecoverError> {
-        let bytes = log.read_all()?;
-        let mut shard = Shard::new();
+        Self::recover_chain(None, vec![log], fsync, skip_corrupt)
+    }
+
+    /// Rebuilds the shard from a snapshot (if any) and the logs written after it,
+    /// oldest first, and keeps appending to the last log. Each log's torn tail is
+    /// truncated; corruption in the middle refuses to start unless skipped.
+    pub fn recover_chain(
+        snapshot: Option<&[u8]>,
+        mut logs: Vec<S>,
+        fsync: FsyncPolicy,
+        skip_corrupt: bool,
+    ) -> Result<(DurableShard<S>, RecoveryReport), RecoverError> {
         let mut report = RecoveryReport::default();
-        let mut base = 0u64;
-        loop {
-            let d = record::decode_all(&bytes[base as usize..]);
-            let mut off = base;
-            for payload in &d.records {
-                let op = Op::decode(payload)
-                    .map_err(|error| RecoverError::BadOp { offset: off, error })?;
+        let mut shard = match snapshot {
+            Some(bytes) => {
+                let (shard, nodes) = snapshot::decode(bytes)?;
+                report.snapshot_nodes = nodes;
+                report.snapshot_bytes = bytes.len() as u64;
                 shard
-                    .apply(op)
-                    .map_err(|error| RecoverError::Apply { offset: off, error })?;
-                off += (record::HEADER_BYTES + payload.len()) as u64;
-                report.records += 1;
             }
-            match d.tail {
-                Tail::Clean => break,
-                Tail::Torn { offset } => {
-                    let at = base + offset;
-                    report.truncated_bytes = bytes.len() as u64 - at;
-                    log.truncate(at)?;
-                    break;
-                }
-                Tail::Corrupt { offset, error } => {
-                    let resume = base + d.resume_at.expect("corrupt has a resume point");
-                    if !skip_corrupt {
-                        return Err(RecoverError::Corrupt {
-                            offset: base + offset,
-                            error,
-                            resume_at: resume,
-                        });
-                    }
-                    report
-                        .skipped
-                        .push((base + offset, resume - (base + offset)));
-                    base = resume;
-                }
-            }
+            None => Shard::new(),
+        };
+        for log in &mut logs {
+            replay(&mut shard, log, skip_corrupt, &mut report)?;
         }
-        let compacted_bytes = log.len();
+        let log = logs.pop();
+        let compacted_bytes = report.snapshot_bytes;
         Ok((
             DurableShard {
                 shard,
-                log: Some(log),
+                log,
                 pending: Vec::new(),
                 payload: Vec::new(),
                 fsync,
@@ -258,34 +254,72 @@ impl<S: Storage> DurableShard<S> {
         by_save || by_growth
     }
 
-    /// Compacts the log: commits what is pending, writes the ops that rebuild the
-    /// current state into `fresh`, syncs it, and continues appending there. The
-    /// caller makes `fresh` the log (rename, directory sync) and drops the old one;
-    /// until then the old log still describes the same state.
-    pub fn compact_into(&mut self, mut fresh: S) -> std::io::Result<u64> {
-        if self.log.is_none() {
-            return Ok(0);
+    /// Starts a snapshot: commits and syncs what is pending, copies the whole state
+    /// into a [`SnapWriter`] and continues appending to `fresh` (an empty log). The
+    /// snapshot describes the state at the start of `fresh`. The caller finishes
+    /// the writer and makes it durable (it may do so on another thread); until it
+    /// has, the old log followed by `fresh` still describes the state, so nothing is
+    /// lost if the snapshot never lands.
+    pub fn snapshot_begin(&mut self, fresh: S) -> std::io::Result<SnapWriter> {
+        if self.log.is_some() {
+            self.commit()?;
+            self.sync_if_unsynced()?;
         }
-        self.commit()?;
-        let mut buf = Vec::with_capacity(1 << 20);
-        for op in self.shard.state_ops() {
-            self.payload.clear();
-            op.encode(&mut self.payload);
-            record::encode(&self.payload, &mut buf);
-            if buf.len() >= 8 << 20 {
-                fresh.append(&buf)?;
-                buf.clear();
-            }
-        }
-        fresh.append(&buf)?;
-        fresh.sync()?;
-        self.compacted_bytes = fresh.len();
+        let w = snapshot::encode(&self.shard);
+        self.compacted_bytes = w.len() as u64;
         self.log = Some(fresh);
         self.unsynced = false;
         self.changes = 0;
         self.compacted_at = Instant::now();
         self.importing = false;
-        Ok(self.compacted_bytes)
+        Ok(w)
+    }
+}
+
+/// Applies every record of `log` to `shard`.
+fn replay<S: Storage>(
+    shard: &mut Shard,
+    log: &mut S,
+    skip_corrupt: bool,
+    report: &mut RecoveryReport,
+) -> Result<(), RecoverError> {
+    let bytes = log.read_all()?;
+    let mut base = 0u64;
+    loop {
+        let d = record::decode_all(&bytes[base as usize..]);
+        let mut off = base;
+        for payload in &d.records {
+            let op =
+                Op::decode(payload).map_err(|error| RecoverError::BadOp { offset: off, error })?;
+            shard
+                .apply(op)
+                .map_err(|error| RecoverError::Apply { offset: off, error })?;
+            off += (record::HEADER_BYTES + payload.len()) as u64;
+            report.records += 1;
+        }
+        match d.tail {
+            Tail::Clean => return Ok(()),
+            Tail::Torn { offset } => {
+                let at = base + offset;
+                report.truncated_bytes += bytes.len() as u64 - at;
+                log.truncate(at)?;
+                return Ok(());
+            }
+            Tail::Corrupt { offset, error } => {
+                let resume = base + d.resume_at.expect("corrupt has a resume point");
+                if !skip_corrupt {
+                    return Err(RecoverError::Corrupt {
+                        offset: base + offset,
+                        error,
+                        resume_at: resume,
+                    });
+                }
+                report
+                    .skipped
+                    .push((base + offset, resume - (base + offset)));
+                base = resume;
+            }
+        }
     }
 }
 
@@ -456,31 +490,38 @@ mod tests {
     }
 
     #[test]
-    fn compaction_rebuilds_the_same_state_from_a_smaller_log() {
+    fn snapshot_then_fresh_log_rebuilds_the_state_with_or_without_the_snapshot() {
         let ops = workload();
         let (mut d, _) =
             DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
-        for op in &ops {
+        let (first, second) = ops.split_at(ops.len() / 2);
+        for op in first {
             d.apply(op.clone()).unwrap();
         }
         d.commit().unwrap();
-        let before = d.log_bytes();
-        let expected = state(d.shard());
-        let after = d.compact_into(MemStorage::default()).unwrap();
-        assert!(after < before, "compacted {after} >= original {before}");
-        // More writes go to the compacted log.
-        d.apply(Op::KvSet {
-            key: "late".into(),
-            value: vec![9],
-        })
-        .unwrap();
+        let old = d.log.clone().unwrap();
+        let snap = d.snapshot_begin(MemStorage::default()).unwrap().finish();
+        for op in second {
+            d.apply(op.clone()).unwrap();
+        }
         d.commit().unwrap();
-        let log = d.log.take().unwrap();
-        let (r, _) = DurableShard::recover(log, FsyncPolicy::Always, false).unwrap();
-        let (items, mut kv) = expected;
-        kv.push(("late".into(), vec![9]));
-        kv.sort();
-        assert_eq!(state(r.shard()), (items, kv));
+        let fresh = d.log.clone().unwrap();
+        let expected = state(d.shard());
+        // The snapshot landed: it plus the fresh log.
+        let (r, report) = DurableShard::recover_chain(
+            Some(&snap),
+            vec![fresh.clone()],
+            FsyncPolicy::Always,
+            false,
+        )
+        .unwrap();
+        assert_eq!(state(r.shard()), expected);
+        assert_eq!(report.records, second.len());
+        // It did not (crash while writing it): the old log, then the fresh one.
+        let (r, _) =
+            DurableShard::recover_chain(None, vec![old, fresh], FsyncPolicy::Always, false)
+                .unwrap();
+        assert_eq!(state(r.shard()), expected);
         let policy = CompactPolicy {
             save: Some((Duration::ZERO, 1)),
             rewrite_percentage: None,
@@ -489,7 +530,7 @@ mod tests {
     }
 
     #[test]
-    fn unlogged_import_is_lost_on_crash_and_kept_by_compaction() {
+    fn unlogged_import_is_lost_on_crash_and_kept_by_a_snapshot() {
         let storage = CrashStorage::new(CrashAt::Never);
         let (mut d, _) =
             DurableShard::recover(storage.clone(), FsyncPolicy::Always, false).unwrap();
@@ -519,9 +560,14 @@ mod tests {
             (Some(&[1u8][..]), None)
         );
         let fresh = CrashStorage::new(CrashAt::Never);
-        d.compact_into(fresh.clone()).unwrap();
-        let (r, _) =
-            DurableShard::recover(fresh.after_crash(), FsyncPolicy::Always, false).unwrap();
+        let snap = d.snapshot_begin(fresh.clone()).unwrap().finish();
+        let (r, _) = DurableShard::recover_chain(
+            Some(&snap),
+            vec![fresh.after_crash()],
+            FsyncPolicy::Always,
+            false,
+        )
+        .unwrap();
         assert_eq!(r.shard().kv().get("imported"), Some(&[2u8][..]));
     }
 

@@ -25,6 +25,7 @@ pub mod router;
 pub mod search;
 pub mod shard;
 pub mod shard_set;
+pub mod snapshot;
 pub mod text;
 pub mod vectors;
 

@@ -401,27 +401,17 @@ impl<'a> Reader<'a> {
 }
 
 impl Shard {
-    /// The ops that rebuild this shard's current state from nothing (indexes by name,
-    /// then their live items, then KV keys by name): a compacted log.
-    pub fn state_ops(&self) -> impl Iterator<Item = Op> + '_ {
+    /// The ops that rebuild everything of this shard's state except the indexes'
+    /// contents (indexes by name with their current config, KV keys by name, graph
+    /// edges with their versions): the first section of a snapshot.
+    pub fn structure_ops(&self) -> impl Iterator<Item = Op> + '_ {
         let mut indexes: Vec<&crate::index::Index> = self.indexes().collect();
         indexes.sort_by(|a, b| a.config().name.cmp(&b.config().name));
         let mut keys: Vec<(&str, &[u8])> = self.kv().iter().collect();
         keys.sort();
         indexes
             .into_iter()
-            .flat_map(|ix| {
-                let name = ix.config().name.clone();
-                std::iter::once(Op::CreateIndex(ix.config().clone())).chain(ix.live_items().map(
-                    move |it| Op::Upsert {
-                        index: name.clone(),
-                        id: it.id,
-                        vector: it.vector,
-                        metadata: it.metadata,
-                        at: it.touched,
-                    },
-                ))
-            })
+            .map(|ix| Op::CreateIndex(ix.config().clone()))
             .chain(keys.into_iter().map(|(k, v)| Op::KvSet {
                 key: k.to_owned(),
                 value: v.to_vec(),

@@ -47,6 +47,20 @@ pub struct VectorStore {
     k: &'static Kernels,
 }
 
+/// What [`VectorStore::from_parts`] takes (a snapshot's arrays, already copied).
+pub(crate) struct StoreParts {
+    pub dim: usize,
+    pub metric: Metric,
+    pub precision: Precision,
+    pub len: usize,
+    pub f32s: Vec<f32>,
+    pub f16s: Vec<f16>,
+    pub i8s: Vec<i8>,
+    pub i8_norms: Vec<f32>,
+    pub scale: f32,
+    pub trained_at: usize,
+}
+
 impl VectorStore {
     pub fn new(dim: usize, metric: Metric, precision: Precision) -> VectorStore {
         VectorStore {
@@ -188,6 +202,95 @@ impl VectorStore {
                 q.cn = self.i8_norms[node as usize];
             }
         }
+    }
+
+    /// A copy with only the rows in `kept` (ascending), renumbered densely.
+    pub(crate) fn retain_rows(&self, kept: &[u32]) -> VectorStore {
+        let d = self.dim;
+        let rows = |a: &[f32]| -> Vec<f32> {
+            if a.is_empty() {
+                return Vec::new();
+            }
+            kept.iter()
+                .flat_map(|&r| &a[r as usize * d..(r as usize + 1) * d])
+                .copied()
+                .collect()
+        };
+        VectorStore {
+            dim: d,
+            metric: self.metric,
+            precision: self.precision,
+            len: kept.len(),
+            f32s: rows(&self.f32s),
+            f16s: if self.f16s.is_empty() {
+                Vec::new()
+            } else {
+                kept.iter()
+                    .flat_map(|&r| &self.f16s[r as usize * d..(r as usize + 1) * d])
+                    .copied()
+                    .collect()
+            },
+            i8s: if self.i8s.is_empty() {
+                Vec::new()
+            } else {
+                kept.iter()
+                    .flat_map(|&r| &self.i8s[r as usize * d..(r as usize + 1) * d])
+                    .copied()
+                    .collect()
+            },
+            i8_norms: if self.i8_norms.is_empty() {
+                Vec::new()
+            } else {
+                kept.iter().map(|&r| self.i8_norms[r as usize]).collect()
+            },
+            quant: self.quant,
+            trained_at: self.trained_at.min(kept.len()),
+            k: self.k,
+        }
+    }
+
+    /// The stored arrays, for a snapshot: (f32 rows or int8's full-precision copy,
+    /// f16 rows, int8 codes, int8 code norms).
+    pub(crate) fn arrays(&self) -> (&[f32], &[f16], &[i8], &[f32]) {
+        (&self.f32s, &self.f16s, &self.i8s, &self.i8_norms)
+    }
+
+    /// int8 scale and the row count it was trained at.
+    pub(crate) fn training(&self) -> (f32, usize) {
+        (self.quant.scale, self.trained_at)
+    }
+
+    /// A store from a snapshot's arrays; checks that their lengths agree.
+    pub(crate) fn from_parts(p: StoreParts) -> Result<VectorStore, &'static str> {
+        let cells = p.len.checked_mul(p.dim).ok_or("row count overflows")?;
+        let (f32s, f16s, i8s, norms) = match p.precision {
+            Precision::Float32 => (cells, 0, 0, 0),
+            Precision::Float16 => (0, cells, 0, 0),
+            Precision::Int8 => (cells, 0, cells, p.len),
+        };
+        if p.f32s.len() != f32s
+            || p.f16s.len() != f16s
+            || p.i8s.len() != i8s
+            || p.i8_norms.len() != norms
+        {
+            return Err("vector arrays do not match the row count and dimension");
+        }
+        if !(p.scale.is_finite() && p.scale > 0.0) || p.trained_at > p.len {
+            return Err("bad int8 training figures");
+        }
+        Ok(VectorStore {
+            dim: p.dim,
+            metric: p.metric,
+            precision: p.precision,
+            len: p.len,
+            f32s: p.f32s,
+            f16s: p.f16s,
+            i8s: p.i8s,
+            i8_norms: p.i8_norms,
+            quant: Int8Quantizer { scale: p.scale },
+            trained_at: p.trained_at,
+            k: distance::kernels(),
+        })
     }
 
     /// A copy of this store in another precision, from the best vectors kept (the

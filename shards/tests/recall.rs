@@ -236,7 +236,8 @@ fn compressed_index_keeps_recall() {
 }
 
 /// Deleting 30% of an index and vacuuming: recall over what remains is at least the
-/// recall the full index had before the deletes, and no result is a deleted item.
+/// recall the full index had before the deletes, no result is a deleted item, and
+/// the deleted rows are freed (the survivors renumbered).
 #[test]
 fn recall_after_deleting_30_percent_and_vacuum() {
     let data = dataset(4000, 32, 11);
@@ -251,10 +252,23 @@ fn recall_after_deleting_30_percent_and_vacuum() {
     for i in &deleted {
         assert!(set.delete("t", &i.to_string()).unwrap());
     }
+    let slots_before: usize = set
+        .shards_mut()
+        .iter()
+        .map(|s| s.index("t").unwrap().node_slots())
+        .sum();
+    assert_eq!(slots_before, data.len(), "deletes only tombstone rows");
     for shard in set.shards_mut() {
         shard
             .apply(kektordb_shards::op::Op::Vacuum { index: "t".into() })
             .unwrap();
+        let ix = shard.index("t").unwrap();
+        assert_eq!(ix.node_slots(), ix.len(), "vacuum frees deleted rows");
+        assert_eq!(ix.memory().rows, ix.len());
+    }
+    for i in (0..data.len()).filter(|i| !deleted.contains(i)).step_by(97) {
+        let item = set.get("t", &i.to_string()).unwrap().unwrap();
+        assert_eq!(item.vector, data[i], "renumbering kept item {i}'s vector");
     }
     let keep: &dyn Fn(usize) -> bool = &|i| !deleted.contains(&i);
     // The "filter" here only names the truth set; the search itself runs unfiltered.

@@ -3,6 +3,8 @@
 //! every job already waiting (up to `GROUP_JOBS_MAX`), runs them, then commits the
 //! shard's log once — one write and one fsync for the whole group — and only then
 //! acknowledges the writes among them (group commit). Reads answer as they run.
+//! Snapshots are copied on the executor and written by a background thread (see
+//! `logfiles.rs`), so the shard keeps serving while one is written.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use kektordb_io::storage::FileStorage;
 use kektordb_shards::durable::{CompactPolicy, DurableShard};
 
 use super::error::{EngineError, Result};
-use super::logfiles::ShardLog;
+use super::logfiles::{ShardLog, SnapshotDone};
 
 /// A shard with its log, as an executor owns it.
 pub type Ctx = DurableShard<FileStorage>;
@@ -27,12 +29,20 @@ pub struct ShardState {
 }
 
 impl ShardState {
-    /// Compacts the log now (no-op in memory); returns the new log size.
-    pub fn compact(&mut self) -> std::result::Result<u64, String> {
+    /// Starts a snapshot (None in memory); the receiver reports when it is durable.
+    pub fn snapshot(&mut self) -> std::result::Result<Option<SnapshotDone>, String> {
         match self.files.as_mut() {
-            Some(files) => files.compact(&mut self.ctx).map_err(|e| e.to_string()),
-            None => Ok(0),
+            Some(files) => files
+                .snapshot(&mut self.ctx)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            None => Ok(None),
         }
+    }
+
+    /// Whether a snapshot is being written in the background.
+    pub fn snapshot_busy(&self) -> bool {
+        self.files.as_ref().is_some_and(ShardLog::busy)
     }
 }
 
@@ -133,14 +143,17 @@ pub fn start(
                     for ack in acks.drain(..) {
                         ack(outcome.clone());
                     }
-                    if outcome.is_ok() && ctx.compaction_due(&ctx.policy) {
-                        if let Err(e) = ctx.compact() {
-                            eprintln!("kektordb: shard {i}: log compaction failed: {e}");
+                    if outcome.is_ok() && !ctx.snapshot_busy() && ctx.compaction_due(&ctx.policy) {
+                        if let Err(e) = ctx.snapshot() {
+                            eprintln!("kektordb: shard {i}: snapshot failed: {e}");
                         }
                     }
                     if stop_flag.load(Ordering::Acquire) {
                         break;
                     }
+                }
+                if let Some(files) = ctx.files.as_mut() {
+                    files.wait();
                 }
             })
             .map_err(|e| EngineError::Start(format!("shard {i}: {e}")))?;

@@ -128,17 +128,35 @@ impl Engine {
                                 let (fsync, skip, policy) =
                                     (options.fsync, options.skip_corrupt, options.compact);
                                 scope.spawn(move || {
-                                    let (log, files) = ShardLog::open(&shard_dir).map_err(|e| {
+                                    let storage = |e: std::io::Error| {
                                         EngineError::Storage(format!(
                                             "{}: {e}",
                                             shard_dir.display()
                                         ))
+                                    };
+                                    let opened = ShardLog::open(&shard_dir).map_err(storage)?;
+                                    let (mut ctx, report) = DurableShard::recover_chain(
+                                        opened.snapshot.as_deref(),
+                                        opened.logs,
+                                        fsync,
+                                        skip,
+                                    )
+                                    .map_err(|e| EngineError::Recover {
+                                        shard: i,
+                                        reason: e.to_string(),
                                     })?;
-                                    let (ctx, report) = DurableShard::recover(log, fsync, skip)
-                                        .map_err(|e| EngineError::Recover {
-                                            shard: i,
-                                            reason: e.to_string(),
-                                        })?;
+                                    let mut files = opened.files;
+                                    if opened.needs_snapshot {
+                                        let done = files.snapshot(&mut ctx).map_err(storage)?;
+                                        done.recv()
+                                            .unwrap_or_else(|_| Err("snapshot thread died".into()))
+                                            .map_err(|e| {
+                                                EngineError::Storage(format!(
+                                                    "{}: {e}",
+                                                    shard_dir.display()
+                                                ))
+                                            })?;
+                                    }
                                     Ok((
                                         ShardState {
                                             ctx,
@@ -813,17 +831,29 @@ impl Engine {
             .await??)
     }
 
-    /// Compacts every shard's log now (`POST /system/save`, `aof-rewrite`), one shard
-    /// after the other; `progress(done, total)` is called as shards finish. Returns
-    /// the total log size afterwards.
+    /// Snapshots every shard now (`POST /system/save`, `aof-rewrite`, import
+    /// commit) and waits until every snapshot is durable. Shards copy their state
+    /// one after the other and keep serving while their snapshot is written;
+    /// `progress(done, total)` is called as snapshots land. Returns their total size.
     pub async fn compact(&self, progress: impl Fn(usize, usize)) -> Result<u64> {
         let n = self.shards();
-        let mut total = 0;
+        let mut pending = Vec::with_capacity(n);
         for s in 0..n {
-            total += self
-                .write(s, |st| st.compact())
-                .await?
-                .map_err(EngineError::Storage)?;
+            pending.push(
+                self.write(s, |st| st.snapshot())
+                    .await?
+                    .map_err(EngineError::Storage)?,
+            );
+        }
+        let mut total = 0;
+        for (s, done) in pending.into_iter().enumerate() {
+            if let Some(done) = done {
+                total += done
+                    .recv_async()
+                    .await
+                    .unwrap_or_else(|_| Err("snapshot thread died".into()))
+                    .map_err(EngineError::Storage)?;
+            }
             progress(s + 1, n);
         }
         Ok(total)

@@ -4,12 +4,15 @@
 
 use std::collections::HashMap;
 
+/// Upper-level lists by node: `lists[l - 1]` is level `l`.
+pub type UpperLists = HashMap<u32, Vec<Vec<u32>>>;
+
 pub struct Links {
     m: usize,
     m0: usize,
     level0: Vec<u32>,
     levels: Vec<u8>,
-    upper: HashMap<u32, Vec<Vec<u32>>>,
+    upper: UpperLists,
 }
 
 impl Links {
@@ -107,6 +110,78 @@ impl Links {
             list.push(to);
             true
         }
+    }
+
+    /// These lists with only the nodes in `kept` (ascending), renumbered to their
+    /// position there; `remap[old]` is the new number or `u32::MAX` for a dropped
+    /// node, and links to dropped nodes are dropped.
+    pub fn compacted(&self, kept: &[u32], remap: &[u32]) -> Links {
+        let mut out = Links::new(self.m, self.m0);
+        for (new, &old) in kept.iter().enumerate() {
+            let level = self.level(old);
+            out.push_node(level);
+            for l in 0..=level {
+                let list: Vec<u32> = self
+                    .neighbors(old, l)
+                    .iter()
+                    .map(|&x| remap[x as usize])
+                    .filter(|&x| x != u32::MAX)
+                    .collect();
+                out.set_neighbors(new as u32, l, &list);
+            }
+        }
+        out
+    }
+
+    /// The raw arrays, for a snapshot: (level-0 array, levels, upper lists).
+    pub fn raw(&self) -> (&[u32], &[u8], &UpperLists) {
+        (&self.level0, &self.levels, &self.upper)
+    }
+
+    /// Lists from a snapshot. Checks every count against its cap and every neighbour
+    /// against the node count, so a search can never index out of bounds.
+    pub fn from_parts(
+        m: usize,
+        m0: usize,
+        level0: Vec<u32>,
+        levels: Vec<u8>,
+        upper: UpperLists,
+    ) -> Result<Links, &'static str> {
+        let n = levels.len();
+        if level0.len() != n * (m0 + 1) {
+            return Err("level-0 array does not match the node count");
+        }
+        for list in level0.chunks_exact(m0 + 1) {
+            let count = list[0] as usize;
+            if count > m0 || list[1..=count].iter().any(|x| *x as usize >= n) {
+                return Err("level-0 list out of bounds");
+            }
+        }
+        for (node, lists) in &upper {
+            if *node as usize >= n || levels[*node as usize] as usize != lists.len() {
+                return Err("upper lists do not match the node's level");
+            }
+            if lists
+                .iter()
+                .any(|l| l.len() > m || l.iter().any(|x| *x as usize >= n))
+            {
+                return Err("upper list out of bounds");
+            }
+        }
+        if levels
+            .iter()
+            .enumerate()
+            .any(|(i, l)| *l > 0 && !upper.contains_key(&(i as u32)))
+        {
+            return Err("a node's upper lists are missing");
+        }
+        Ok(Links {
+            m,
+            m0,
+            level0,
+            levels,
+            upper,
+        })
     }
 
     pub fn memory_bytes(&self) -> usize {

@@ -11,7 +11,7 @@
 
 mod candidate;
 mod insert;
-mod links;
+pub(crate) mod links;
 mod search;
 mod vacuum;
 mod visited;
@@ -20,7 +20,7 @@ pub use candidate::Candidate;
 
 use crate::rng::SplitMix64;
 use crate::vectors::{Query, VectorStore};
-use links::Links;
+pub(crate) use links::Links;
 
 /// Candidates rescored with full precision per requested result (int8).
 pub const RESCORE_FACTOR: usize = 4;
@@ -64,6 +64,68 @@ impl Hnsw {
             rng: SplitMix64(params.seed),
             level_mult: 1.0 / (m as f64).ln(),
         }
+    }
+
+    /// This graph with only the nodes in `kept` (ascending; dead nodes already
+    /// vacuumed out), renumbered densely: frees the rows of deleted nodes.
+    pub(crate) fn compacted(&self, kept: &[u32]) -> Hnsw {
+        let mut remap = vec![u32::MAX; self.links.len()];
+        for (new, &old) in kept.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        let entry = self
+            .entry
+            .map(|e| remap[e as usize])
+            .filter(|e| *e != u32::MAX);
+        Hnsw {
+            params: self.params,
+            links: self.links.compacted(kept, &remap),
+            entry,
+            max_level: if entry.is_some() { self.max_level } else { 0 },
+            rng: self.rng.clone(),
+            level_mult: self.level_mult,
+        }
+    }
+
+    /// The graph's state for a snapshot: (links, entry point, max level, level
+    /// generator state).
+    pub(crate) fn parts(&self) -> (&Links, Option<u32>, usize, u64) {
+        (&self.links, self.entry, self.max_level, self.rng.0)
+    }
+
+    /// A graph from a snapshot's parts (`links` already checked by
+    /// [`Links::from_parts`]).
+    pub(crate) fn from_parts(
+        params: HnswParams,
+        links: Links,
+        entry: Option<u32>,
+        max_level: usize,
+        rng: u64,
+    ) -> Result<Hnsw, &'static str> {
+        if let Some(e) = entry {
+            if e as usize >= links.len() || links.level(e) != max_level {
+                return Err("entry point out of bounds or not on the top level");
+            }
+        } else if links
+            .raw()
+            .0
+            .chunks_exact(links.cap(0) + 1)
+            .any(|l| l[0] > 0)
+        {
+            return Err("a graph with links has no entry point");
+        }
+        let m = params.m.max(2);
+        if links.cap(0) != 2 * m || links.cap(1) != m {
+            return Err("link caps do not match the index's m");
+        }
+        Ok(Hnsw {
+            params,
+            links,
+            entry,
+            max_level,
+            rng: SplitMix64(rng),
+            level_mult: 1.0 / (m as f64).ln(),
+        })
     }
 
     pub fn params(&self) -> HnswParams {
