@@ -1,16 +1,16 @@
 //! kektordb: a thread-per-core vector database that speaks KektorDB's HTTP API.
 //!
-//! Today this crate is the embeddable engine: [`ShardSet`] drives the per-core data
-//! plane (`kektordb-shards`) from the caller's thread — create/drop indexes, add,
-//! add-batch, get, delete, vector / filtered / text / hybrid search, and KV. The
-//! glommio runtime, HTTP API, persistence, proxy, RAG and MCP front ends are built on
-//! top of it by later work; until then the `kektordb` binary says so and exits.
+//! [`Engine`] runs one glommio executor per shard, each owning its part of every
+//! index, of the graph and of the KV store with its log and snapshots (`engine`);
+//! `http` serves the API on those executors; `config` reads the flags. [`ShardSet`]
+//! drives the same per-core data plane (`kektordb-shards`) from the caller's thread.
+//! The proxy, RAG and MCP front ends are not built yet (their routes answer 501).
 
 pub mod config;
 pub mod engine;
 pub mod http;
 
-pub use engine::{Engine, EngineError, Options};
+pub use engine::{CompactPolicy, Engine, EngineError, Options};
 pub use kektordb_shards::index::{IndexConfig, Item};
 pub use kektordb_shards::shard_set::{IndexInfo, NewItem};
 pub use kektordb_shards::text::TextLanguage;

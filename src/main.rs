@@ -52,8 +52,9 @@ fn main() {
                     let records: usize = engine.recovery().iter().map(|r| r.records).sum();
                     let torn: u64 = engine.recovery().iter().map(|r| r.truncated_bytes).sum();
                     let skipped: usize = engine.recovery().iter().map(|r| r.skipped.len()).sum();
+                    let nodes: usize = engine.recovery().iter().map(|r| r.snapshot_nodes).sum();
                     format!(
-                        "data in {dir} (fsync {:?}; replayed {records} records, truncated {torn} torn bytes, skipped {skipped} corrupt regions)",
+                        "data in {dir} (fsync {:?}; loaded {nodes} nodes from snapshots, replayed {records} records, truncated {torn} torn bytes, skipped {skipped} corrupt regions)",
                         cfg.fsync
                     )
                 }

@@ -178,3 +178,56 @@ fn errors_and_kv_and_concurrency() {
         Err(EngineError::ShardDown { .. })
     ));
 }
+
+/// Memory decay: what a search returns is boosted (its decay restarts), so a second
+/// search sees it undecayed while an item that was not returned keeps decaying.
+#[test]
+fn retrieval_boosts_what_a_search_returned() {
+    let engine = Engine::open(Options {
+        shards: 2,
+        pin: false,
+        ..Options::default()
+    })
+    .unwrap();
+    let mut cfg = IndexConfig::new("mem");
+    cfg.metric = Metric::Euclidean;
+    cfg.memory = Some(kektordb_shards::index::MemoryConfig {
+        enabled: true,
+        decay_half_life_ns: 100_000_000,
+    });
+    block_on(engine.create_index(cfg)).unwrap();
+    let item = |id: &str, v: Vec<f32>| NewItem {
+        id: id.into(),
+        vector: v,
+        metadata: Default::default(),
+    };
+    block_on(engine.add_batch(
+        "mem",
+        vec![item("a", vec![1.0, 0.0]), item("b", vec![0.0, 1.0])],
+    ))
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let search = |q: Vec<f32>, k: usize| {
+        block_on(engine.search(
+            "mem",
+            SearchRequest {
+                vector: Some(q),
+                k,
+                ..Default::default()
+            },
+        ))
+        .unwrap()
+    };
+    // Both decayed by ~1/16; this search returns (and boosts) only "a".
+    let first = search(vec![1.0, 0.0], 1);
+    assert_eq!(first[0].id, "a");
+    // Query halfway between: equal raw scores, so the order and ratio are the decay's.
+    let hits = search(vec![0.5, 0.5], 2);
+    let score = |id: &str| hits.iter().find(|h| h.id == id).unwrap().score;
+    assert_eq!(hits[0].id, "a", "{hits:?}");
+    assert!(
+        score("a") > 4.0 * score("b"),
+        "a was boosted, b was not: {hits:?}"
+    );
+    engine.close();
+}

@@ -289,8 +289,8 @@ fn bad_input_gets_the_right_4xx() {
         (
             "POST",
             "/vector/actions/create",
-            r#"{"index_name":"w","maintenance":{"graph_retention":"720h"}}"#,
-            501,
+            r#"{"index_name":"w","maintenance":{"graph_retention":-5}}"#,
+            400,
         ),
         ("GET", "/vector/indexes/nope", "", 404),
         ("GET", "/vector/indexes/v/vectors/zzz", "", 404),

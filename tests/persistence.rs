@@ -314,6 +314,108 @@ fn graph_survives_restart_and_compaction_with_its_history() {
 }
 
 #[test]
+fn deleted_items_lose_their_edges_and_graph_vacuum_drops_old_history() {
+    let dir = temp_dir("graph-upkeep");
+    let d = dir.to_str().unwrap();
+    let s = Server::start(&["-aof-path", d]);
+    assert_eq!(
+        s.json("POST", "/vector/actions/create", r#"{"index_name":"g"}"#)
+            .0,
+        200
+    );
+    let add = r#"{"index_name":"g","vectors":[{"id":"a","vector":[1,0]},{"id":"b","vector":[0,1]},{"id":"c","vector":[1,1]}]}"#;
+    assert_eq!(s.json("POST", "/vector/actions/add-batch", add).0, 200);
+    let link = |src: &str, dst: &str, rel: &str| {
+        let body = json!({"source_id": src, "target_id": dst, "relation_type": rel});
+        let (st, v) = s.json("POST", "/graph/actions/link", &body.to_string());
+        assert_eq!(st, 200, "{v}");
+        v["created_at"].as_i64().unwrap()
+    };
+    let t_ab = link("a", "b", "next");
+    link("c", "a", "cites");
+    link("b", "c", "next");
+    let edges = |s: &Server, body: Value| {
+        s.json("POST", "/graph/actions/get-edges", &body.to_string())
+            .1["edges"]
+            .clone()
+    };
+    let incoming = |s: &Server, target: &str, relation: &str| {
+        s.json(
+            "POST",
+            "/graph/actions/get-incoming",
+            &json!({"target_id": target, "relation_type": relation}).to_string(),
+        )
+        .1["sources"]
+            .clone()
+    };
+    assert_eq!(
+        s.json(
+            "POST",
+            "/vector/actions/delete_vector",
+            r#"{"index_name":"g","id":"a"}"#
+        )
+        .0,
+        200
+    );
+    // Self-repair runs in the background (the scheduler ticks every second).
+    let mut repaired = false;
+    for _ in 0..100 {
+        if edges(&s, json!({"source_id": "a"})) == json!([])
+            && incoming(&s, "a", "cites") == json!([])
+        {
+            repaired = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(repaired, "the deleted item's edges were not repaired");
+    assert_eq!(
+        incoming(&s, "b", "next"),
+        json!([]),
+        "both halves are unlinked"
+    );
+    let past = edges(&s, json!({"source_id": "a", "at_time": t_ab + 1}));
+    assert_eq!(past.as_array().unwrap().len(), 1, "history stays: {past}");
+    // A graph vacuum with a retention of 1 ns drops that history; live edges stay.
+    let (st, v) = s.json("POST", "/graph/actions/link", "{}");
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = s.json(
+        "POST",
+        "/vector/indexes/g/maintenance",
+        r#"{"type":"graph_vacuum"}"#,
+    );
+    assert_eq!(st, 400, "retention 0 keeps history: {v}");
+    let (st, v) = s.json(
+        "POST",
+        "/vector/indexes/g/config",
+        r#"{"graph_retention": 1}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["maintenance"]["graph_retention"], 1);
+    let (st, v) = s.json(
+        "POST",
+        "/vector/indexes/g/maintenance",
+        r#"{"type":"graph_vacuum"}"#,
+    );
+    assert_eq!(st, 202, "{v}");
+    assert_eq!(wait_task(&s, v["id"].as_str().unwrap()), "completed");
+    let check = |s: &Server| {
+        assert_eq!(
+            edges(s, json!({"source_id": "a", "at_time": t_ab + 1})),
+            json!([]),
+            "vacuumed history is gone"
+        );
+        assert_eq!(incoming(s, "c", "next"), json!(["b"]), "live edges stay");
+    };
+    check(&s);
+    drop(s);
+    let s = Server::start(&["-aof-path", d]);
+    check(&s);
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn memory_decay_times_survive_restart_and_compaction() {
     let dir = temp_dir("memory");
     let d = dir.to_str().unwrap();

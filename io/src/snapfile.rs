@@ -189,10 +189,10 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Section<'_>>, SnapFileError> {
             return Err(SnapFileError::SectionBounds { offset: at as u64 });
         }
         let len = u64_at(bytes, at + 8);
-        let end = (at + ALIGN) as u64 + len;
-        if end > foot as u64 {
-            return Err(SnapFileError::SectionBounds { offset: at as u64 });
-        }
+        let end = ((at + ALIGN) as u64)
+            .checked_add(len)
+            .filter(|end| *end <= foot as u64)
+            .ok_or(SnapFileError::SectionBounds { offset: at as u64 })?;
         table.update(&bytes[at..at + ALIGN]);
         sections.push(Section {
             kind: u32_at(bytes, at),
@@ -268,6 +268,19 @@ mod tests {
         }
         for cut in 0..b.len() {
             assert!(read(&b[..cut]).is_err(), "truncation to {cut} accepted");
+        }
+    }
+
+    #[test]
+    fn huge_section_lengths_are_out_of_bounds_not_overflows() {
+        let b = sample();
+        for byte in 10..16 {
+            let mut bad = b.clone();
+            bad[64 + byte] = 0xFF;
+            assert_eq!(
+                read(&bad).unwrap_err(),
+                SnapFileError::SectionBounds { offset: 64 }
+            );
         }
     }
 

@@ -9,9 +9,11 @@
 //!   holding the catalog lock; a writer checks the catalog under the lock and then
 //!   enqueues (`src/engine/mod.rs`). Invariant: the shard never receives a write for an
 //!   index before the index's create job.
-//! - `generation_switch`: a compaction writes generation G+1 as a temp file, fsyncs it,
-//!   renames it into place, then deletes G (`src/engine/logfiles.rs`); a start-up at
-//!   any point of that sequence lists the directory and takes the newest non-temporary
-//!   generation. Invariant: what it takes is complete and holds every committed op.
+//! - `snapshot_switch`: the executor switches writes to a new log generation and hands
+//!   a copy of the state to a background writer, which writes the snapshot as a temp
+//!   file, renames it and deletes the older generation, while the executor keeps
+//!   acknowledging writes into the new log (`src/engine/logfiles.rs`). A start-up at
+//!   any point loads the newest snapshot and replays every log of its generation or
+//!   later. Invariant: it rebuilds a prefix of the ops holding every acknowledged one.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p loom-tests --release --target-dir target/loom`.

@@ -82,42 +82,89 @@ fn create_before_use() {
     });
 }
 
+/// The snapshot/AOF switch (`src/engine/logfiles.rs`): the executor commits, creates
+/// `aof.2`, switches to it and hands the state copy to a background writer, then keeps
+/// acknowledging writes into `aof.2`; the writer writes `snap.2.tmp`, syncs, renames
+/// and deletes generation 1. A start-up at any point (newest snapshot, then every log
+/// of its generation or later) must rebuild a prefix of the ops holding every
+/// acknowledged one.
 #[test]
-fn generation_switch() {
+fn snapshot_switch() {
     loom::model(|| {
-        // The directory: (generation, is_tmp, complete, ops). Generation 1 holds ops 7, 8.
-        type Dir = Vec<(u64, bool, bool, Vec<u64>)>;
-        let dir: Arc<Mutex<Dir>> = Arc::new(Mutex::new(vec![(1, false, true, vec![7, 8])]));
-        let compactor = {
-            let dir = dir.clone();
+        #[derive(Clone, Debug)]
+        enum File {
+            /// generation, temp name?, state
+            Snap(u64, bool, Vec<u64>),
+            /// generation, records
+            Log(u64, Vec<u64>),
+        }
+        // snap.1 (empty state) + aof.1 holding acknowledged ops 7, 8.
+        let dir: Arc<Mutex<Vec<File>>> = Arc::new(Mutex::new(vec![
+            File::Snap(1, false, vec![]),
+            File::Log(1, vec![7, 8]),
+        ]));
+        let acked_9 = Arc::new(AtomicBool::new(false));
+        let executor = {
+            let (dir, acked_9) = (dir.clone(), acked_9.clone());
             thread::spawn(move || {
-                dir.lock().unwrap().push((2, true, false, Vec::new())); // create aof.2.log.tmp
-                {
-                    let mut d = dir.lock().unwrap();
-                    let tmp = d.iter_mut().find(|x| x.0 == 2).unwrap();
-                    tmp.3 = vec![7, 8];
-                    tmp.2 = true; // written and fsynced
+                dir.lock().unwrap().push(File::Log(2, vec![])); // create aof.2, switch
+                let copy = vec![7, 8]; // the state at the switch
+                let writer = {
+                    let dir = dir.clone();
+                    thread::spawn(move || {
+                        dir.lock().unwrap().push(File::Snap(2, true, copy)); // tmp, synced
+                        for f in dir.lock().unwrap().iter_mut() {
+                            if let File::Snap(2, tmp, _) = f {
+                                *tmp = false; // rename
+                            }
+                        }
+                        dir.lock().unwrap().retain(|f| match f {
+                            File::Snap(g, ..) | File::Log(g, _) => *g >= 2,
+                        });
+                    })
+                };
+                for f in dir.lock().unwrap().iter_mut() {
+                    if let File::Log(2, records) = f {
+                        records.push(9); // write 9, commit
+                    }
                 }
-                dir.lock().unwrap().iter_mut().find(|x| x.0 == 2).unwrap().1 = false; // rename
-                dir.lock().unwrap().retain(|x| x.0 != 1); // delete the old generation
+                acked_9.store(true, Ordering::SeqCst);
+                writer.join().unwrap();
             })
         };
-        // A start-up at any point lists the directory and takes the newest
-        // non-temporary generation (ShardLog::open); it must be complete.
-        let reader = {
-            let dir = dir.clone();
+        let startup = {
+            let (dir, acked_9) = (dir.clone(), acked_9.clone());
             thread::spawn(move || {
-                let d = dir.lock().unwrap();
-                let newest = d
+                let must_have_9 = acked_9.load(Ordering::SeqCst);
+                let files = dir.lock().unwrap().clone();
+                let (base, mut state) = files
                     .iter()
-                    .filter(|x| !x.1)
-                    .max_by_key(|x| x.0)
-                    .expect("a log exists");
-                assert!(newest.2, "the newest generation is incomplete");
-                assert_eq!(newest.3, vec![7, 8]);
+                    .filter_map(|f| match f {
+                        File::Snap(g, false, st) => Some((*g, st.clone())),
+                        _ => None,
+                    })
+                    .max_by_key(|(g, _)| *g)
+                    .expect("a snapshot exists");
+                let mut logs: Vec<(u64, Vec<u64>)> = files
+                    .iter()
+                    .filter_map(|f| match f {
+                        File::Log(g, r) if *g >= base => Some((*g, r.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                logs.sort();
+                for (_, r) in logs {
+                    state.extend(r);
+                }
+                let full = [7, 8, 9];
+                assert!(
+                    state.len() >= 2 && state[..] == full[..state.len()],
+                    "not a prefix holding the acknowledged ops: {state:?}"
+                );
+                assert!(!must_have_9 || state.len() == 3, "lost acknowledged 9");
             })
         };
-        compactor.join().unwrap();
-        reader.join().unwrap();
+        executor.join().unwrap();
+        startup.join().unwrap();
     });
 }

@@ -176,6 +176,14 @@ impl<S: Storage> DurableShard<S> {
         &self.shard
     }
 
+    /// The shard, for changes that are not logged: maintenance steps that prepare a
+    /// logged op (`Index::vacuum_step`, `Index::compress_step`) and soft state that
+    /// may be lost in a crash and is kept by the next snapshot (retrieval boosts of
+    /// memory decay). Never for anything an acknowledgement promises.
+    pub fn prepare_mut(&mut self) -> &mut Shard {
+        &mut self.shard
+    }
+
     /// Applies `op`; when it succeeds and there is a log, queues its record.
     pub fn apply(&mut self, op: Op) -> Result<(), ShardError> {
         if self.log.is_none() {

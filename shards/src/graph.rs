@@ -214,6 +214,34 @@ impl Graph {
             .collect()
     }
 
+    /// Edge versions (both sides) soft-deleted before `before`.
+    pub fn deleted_before(&self, before: i64) -> usize {
+        [Side::Out, Side::In]
+            .into_iter()
+            .flat_map(|side| self.all_versions(side))
+            .filter(|(_, _, e)| e.deleted.is_some_and(|d| d < before))
+            .count()
+    }
+
+    /// Graph vacuum: removes every edge version soft-deleted before `before` (unix
+    /// ns), on both sides; returns how many. Time travel to before `before` no
+    /// longer shows them.
+    pub fn vacuum(&mut self, before: i64) -> usize {
+        let mut removed = 0;
+        for adj in [&mut self.out, &mut self.inc] {
+            adj.retain(|_, rels| {
+                rels.retain(|_, versions| {
+                    let n = versions.len();
+                    versions.retain(|e| e.deleted.is_none_or(|d| d >= before));
+                    removed += n - versions.len();
+                    !versions.is_empty()
+                });
+                !rels.is_empty()
+            });
+        }
+        removed
+    }
+
     /// Every version on `side` (for compaction): (node, relation, edge).
     pub fn all_versions(&self, side: Side) -> impl Iterator<Item = (&str, &str, &Edge)> {
         self.side_ref(side).iter().flat_map(|(n, rels)| {
@@ -306,5 +334,26 @@ mod tests {
             props.insert(format!("k{i}"), Value::Null);
         }
         assert!(check_props(&props).is_err());
+    }
+
+    #[test]
+    fn vacuum_removes_versions_deleted_before_the_cutoff_only() {
+        let mut g = Graph::default();
+        for (other, created) in [("b", 10), ("c", 20), ("d", 30)] {
+            g.link(Side::Out, "a", "r", e(other, 1.0, created));
+        }
+        assert!(g.unlink(Side::Out, "a", "r", "b", 15, false));
+        assert!(g.unlink(Side::Out, "a", "r", "c", 40, false));
+        assert_eq!(g.vacuum(40), 1, "only b was deleted before 40");
+        let all: Vec<&str> = g
+            .all_versions(Side::Out)
+            .map(|(_, _, e)| e.other.as_str())
+            .collect();
+        assert_eq!(all, ["c", "d"]);
+        assert_eq!(g.vacuum(i64::MAX), 1);
+        assert_eq!(g.edges(Side::Out, "a", None, 50).len(), 1, "live d stays");
+        assert!(g.unlink(Side::Out, "a", "r", "d", 60, false));
+        assert_eq!(g.vacuum(i64::MAX), 1);
+        assert!(g.is_empty());
     }
 }

@@ -19,6 +19,7 @@
 //! 13 Vacuum: string index
 //! 14 Refine: string index, u32 from, u32 count, u32 ef
 //! 15 SetMaintenance: string index, json maintenance config
+//! 16 GraphVacuum: i64 before (unix ns)
 //! ```
 
 use serde_json::{Map, Value};
@@ -57,6 +58,10 @@ pub enum Op {
     SetMaintenance {
         index: String,
         config: crate::index::MaintenanceConfig,
+    },
+    /// Removes edge versions soft-deleted before `before` (graph retention).
+    GraphVacuum {
+        before: i64,
     },
     /// Re-evaluates the neighbours of nodes `from..from + count` (deterministic).
     Refine {
@@ -162,6 +167,10 @@ impl Op {
                 out.push(15);
                 put_bytes(out, index.as_bytes());
                 put_bytes(out, &serde_json::to_vec(config).expect("config serializes"));
+            }
+            Op::GraphVacuum { before } => {
+                out.push(16);
+                out.extend_from_slice(&before.to_le_bytes());
             }
             Op::Vacuum { index } => {
                 out.push(13);
@@ -273,6 +282,7 @@ impl Op {
                 at: r.i64()?,
             },
             13 => Op::Vacuum { index: r.string()? },
+            16 => Op::GraphVacuum { before: r.i64()? },
             15 => Op::SetMaintenance {
                 index: r.string()?,
                 config: r.json()?,
@@ -468,6 +478,10 @@ impl Shard {
                 Ok(())
             }
             Op::SetMaintenance { index, config } => self.index_mut(&index)?.set_maintenance(config),
+            Op::GraphVacuum { before } => {
+                self.graph_mut().vacuum(before);
+                Ok(())
+            }
             Op::Refine {
                 index,
                 from,
@@ -578,6 +592,7 @@ mod tests {
             Op::Vacuum {
                 index: "docs".into(),
             },
+            Op::GraphVacuum { before: 123 },
             Op::SetMaintenance {
                 index: "docs".into(),
                 config: crate::index::MaintenanceConfig::default(),

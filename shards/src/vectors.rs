@@ -204,6 +204,21 @@ impl VectorStore {
         }
     }
 
+    /// An empty store of `precision` for this store's rows; for int8 its scale is
+    /// trained now on a sample of these rows and holds until the rows double.
+    pub(crate) fn empty_like(&self, precision: Precision) -> VectorStore {
+        let mut out = VectorStore::new(self.dim, self.metric, precision);
+        if precision == Precision::Int8 && self.len > 0 {
+            let rows: Vec<Vec<f32>> = train_sample_rows(self.len)
+                .map(|r| self.vector(r as u32))
+                .filter(|row| row.iter().any(|x| *x != 0.0))
+                .collect();
+            out.quant = Int8Quantizer::train(rows.iter().map(Vec::as_slice));
+            out.trained_at = self.len;
+        }
+        out
+    }
+
     /// A copy with only the rows in `kept` (ascending), renumbered densely.
     pub(crate) fn retain_rows(&self, kept: &[u32]) -> VectorStore {
         let d = self.dim;

@@ -12,6 +12,7 @@
 
 mod error;
 mod executors;
+mod graph_upkeep;
 mod logfiles;
 mod manifest;
 
@@ -73,6 +74,9 @@ struct Inner {
     stop: Arc<std::sync::atomic::AtomicBool>,
     handles: Mutex<Vec<glommio::ExecutorJoinHandle<()>>>,
     recovery: Vec<RecoveryReport>,
+    /// Deleted ids waiting for self-repair of their edges.
+    repairs: (flume::Sender<String>, flume::Receiver<String>),
+    repairs_dropped: std::sync::atomic::AtomicU64,
 }
 
 /// A handle to the running engine; cheap to clone and share.
@@ -110,6 +114,11 @@ pub struct ShardStats {
     pub kv_keys: usize,
     pub memory: IndexMemory,
 }
+
+/// Rows a compression step converts (a few milliseconds of work at 384 dimensions).
+pub const COMPRESS_STEP_ROWS: usize = 4_096;
+/// Neighbour lists a vacuum step rebuilds.
+pub const VACUUM_STEP_LISTS: usize = 64;
 
 impl Engine {
     pub fn open(options: Options) -> Result<Engine> {
@@ -204,6 +213,8 @@ impl Engine {
                 stop: ex.stop,
                 handles: Mutex::new(ex.handles),
                 recovery,
+                repairs: flume::bounded(graph_upkeep::REPAIR_QUEUE_MAX),
+                repairs_dropped: Default::default(),
             }),
         })
     }
@@ -414,17 +425,44 @@ impl Engine {
         self.add_items(index, items, true).await
     }
 
-    /// Converts an index to a smaller precision, one shard after the other (the other
-    /// shards keep answering); `progress(done, total)` after each shard.
-    pub async fn compress(
+    /// Converts an index to a smaller precision, one shard after the other. Each shard
+    /// converts its rows in steps of [`COMPRESS_STEP_ROWS`] (searches keep using the
+    /// current rows and run between steps; after each step `pause(step time * rest)`
+    /// is awaited), then one logged `Compress` swaps the converted rows in.
+    /// `progress(done, total)` counts rows.
+    pub async fn compress<P, F>(
         &self,
         index: &str,
         precision: kektordb_shards::Precision,
+        rest: f64,
+        pause: P,
         progress: impl Fn(usize, usize),
-    ) -> Result<()> {
+    ) -> Result<()>
+    where
+        P: Fn(Duration) -> F,
+        F: Future<Output = ()>,
+    {
         self.catalog().get(index)?;
         let n = self.shards();
+        let mut finished = 0;
         for s in 0..n {
+            loop {
+                let owned = index.to_owned();
+                let started = std::time::Instant::now();
+                let (done, total) = self
+                    .write(s, move |ctx| {
+                        ctx.prepare_mut()
+                            .index_mut(&owned)?
+                            .compress_step(precision, COMPRESS_STEP_ROWS)
+                    })
+                    .await??;
+                progress(finished + done, finished + total);
+                if done >= total {
+                    finished += total;
+                    break;
+                }
+                pause(started.elapsed().mul_f64(rest.max(0.0))).await;
+            }
             let owned = index.to_owned();
             self.write(s, move |ctx| {
                 ctx.apply(Op::Compress {
@@ -433,21 +471,53 @@ impl Engine {
                 })
             })
             .await??;
-            progress(s + 1, n);
         }
         self.catalog_mut().set_precision(index, precision)?;
         Ok(())
     }
 
-    /// Vacuums an index on every shard, one after the other (the others keep
-    /// answering); returns how many deleted nodes it removed from the graphs.
-    pub async fn vacuum(&self, index: &str, progress: impl Fn(usize, usize)) -> Result<usize> {
+    /// Vacuums an index on every shard, one after the other. Each shard rebuilds the
+    /// affected neighbour lists in steps of [`VACUUM_STEP_LISTS`] (searches run
+    /// between steps; `pause(step time * rest)` after each), then one logged `Vacuum`
+    /// repairs what changed meanwhile and frees the deleted rows. Returns how many
+    /// deleted nodes it removed; `progress(done, total)` counts lists.
+    pub async fn vacuum<P, F>(
+        &self,
+        index: &str,
+        rest: f64,
+        pause: P,
+        progress: impl Fn(usize, usize),
+    ) -> Result<usize>
+    where
+        P: Fn(Duration) -> F,
+        F: Future<Output = ()>,
+    {
         self.catalog().get(index)?;
         let n = self.shards();
-        let mut repaired = 0;
+        let mut removed = 0;
+        let mut finished = 0;
         for s in 0..n {
+            loop {
+                let owned = index.to_owned();
+                let started = std::time::Instant::now();
+                let (done, total) = self
+                    .write(s, move |ctx| -> std::result::Result<_, ShardError> {
+                        let ix = ctx.prepare_mut().index_mut(&owned)?;
+                        if ix.deleted() == 0 {
+                            return Ok((0, 0));
+                        }
+                        Ok(ix.vacuum_step(VACUUM_STEP_LISTS))
+                    })
+                    .await??;
+                progress(finished + done, finished + total);
+                if done >= total {
+                    finished += total;
+                    break;
+                }
+                pause(started.elapsed().mul_f64(rest.max(0.0))).await;
+            }
             let owned = index.to_owned();
-            repaired += self
+            removed += self
                 .write(s, move |ctx| -> std::result::Result<usize, ShardError> {
                     let before = ctx.shard().index(&owned)?.deleted();
                     if before == 0 {
@@ -457,9 +527,8 @@ impl Engine {
                     Ok(before)
                 })
                 .await??;
-            progress(s + 1, n);
         }
-        Ok(repaired)
+        Ok(removed)
     }
 
     /// Refines an index: every shard re-evaluates its nodes' neighbours in batches of
@@ -745,6 +814,7 @@ impl Engine {
     pub async fn delete(&self, index: &str, id: &str) -> Result<bool> {
         self.catalog().get(index)?;
         let (index, id) = (index.to_owned(), id.to_owned());
+        let owned_id = id.clone();
         let s = shard_of(&id, self.shards());
         let deleted = self
             .write(s, move |ctx| -> std::result::Result<bool, ShardError> {
@@ -755,6 +825,9 @@ impl Engine {
                 Ok(true)
             })
             .await??;
+        if deleted {
+            self.note_deleted(&owned_id);
+        }
         Ok(deleted)
     }
 
@@ -772,7 +845,12 @@ impl Engine {
         req: SearchRequest,
         only_ids: Option<Vec<String>>,
     ) -> Result<Vec<SearchHit>> {
-        let mut plan = SearchPlan::new(self.catalog().get(index)?, req)?;
+        let (mut plan, boosts) = {
+            let cat = self.catalog();
+            let entry = cat.get(index)?;
+            let boosts = entry.config.memory.is_some_and(|m| m.enabled);
+            (SearchPlan::new(entry, req)?, boosts)
+        };
         plan.only_ids = only_ids;
         let plan = Arc::new(plan);
         let stats = match &plan.terms {
@@ -798,7 +876,39 @@ impl Engine {
             .await?
             .into_iter()
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(plan.finish(parts))
+        let hits = plan.finish(parts);
+        if boosts {
+            self.boost(index, &hits);
+        }
+        Ok(hits)
+    }
+
+    /// Retrieval boost of a memory index: what a search returned counts as touched
+    /// now (its decay restarts). Sent without waiting and not logged, so reads stay
+    /// reads: a boost becomes durable with the next snapshot (an explicit
+    /// `reinforce` is durable at once); a full mailbox skips it.
+    fn boost(&self, index: &str, hits: &[SearchHit]) {
+        let n = self.shards();
+        let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
+        for h in hits {
+            by_shard[shard_of(&h.id, n)].push(h.id.clone());
+        }
+        let now = now_nanos();
+        for (s, ids) in by_shard.into_iter().enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            let index = index.to_owned();
+            let job: Job = Box::new(move |ctx: &mut ShardState| {
+                if let Ok(ix) = ctx.prepare_mut().index_mut(&index) {
+                    for id in &ids {
+                        ix.touch(id, now);
+                    }
+                }
+                None
+            });
+            let _ = self.inner.mailboxes[s].try_send(job);
+        }
     }
 
     pub async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {

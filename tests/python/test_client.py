@@ -84,8 +84,9 @@ def test_errors(db):
         db.vsearch("e", [1.0, 2.0], k=100000)
     with pytest.raises(APIError, match="expected"):
         db.vsearch("e", [1.0, 2.0], k=1, filter_str="year >")
-    with pytest.raises(APIError, match="not available yet"):
-        db.vupdate_config("e", {"graph_retention": "720h"})
+    db.vupdate_config("e", {"graph_retention": "720h"})
+    with pytest.raises(APIError, match="negative"):
+        db.vupdate_config("e", {"graph_retention": -1})
     for i in range(50):
         db.vadd("e", f"p{i}", [float(i), 2.0])
     task = db.vcompress("e", "int8", wait=True)

@@ -15,5 +15,6 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(RecoverError::Corrupt { .. }) => unreachable!("skip_corrupt is on"),
         Err(RecoverError::Io(e)) => panic!("memory storage cannot fail: {e}"),
+        Err(RecoverError::Snapshot(e)) => panic!("no snapshot was given: {e}"),
     }
 });

@@ -2,7 +2,8 @@
 //! dead one gets its list rebuilt with the neighbour-selection heuristic over its live
 //! neighbours plus the live neighbours of the dead ones (a local repair that keeps the
 //! paths the dead node bridged); dead nodes are then unlinked and the entry point is
-//! re-elected among live nodes. Their vector rows stay allocated (node ids are dense).
+//! re-elected among live nodes. The index then frees their rows (renumbering). The
+//! steps are public so a vacuum can run in small batches between queries.
 
 use std::collections::HashSet;
 
@@ -12,14 +13,25 @@ use crate::vectors::{Query, VectorStore};
 
 impl Hnsw {
     /// Repairs the graph around nodes for which `dead` is true; returns how many
-    /// neighbour lists were rebuilt.
+    /// neighbour lists were rebuilt. In one go: [`Hnsw::vacuum_plan`], a rebuild of
+    /// every planned list, then [`Hnsw::vacuum_finish`].
     pub fn vacuum(&mut self, store: &VectorStore, dead: &dyn Fn(u32) -> bool) -> usize {
-        let n = self.links.len() as u32;
+        let plan = self.vacuum_plan(dead);
         let mut scratch = Query::default();
-        let mut repaired = 0;
+        for &(level, node) in &plan {
+            self.vacuum_rebuild(store, node, level as usize, dead, &mut scratch);
+        }
+        self.vacuum_finish(dead);
+        plan.len()
+    }
+
+    /// The lists a vacuum rebuilds, as (level, node): on every level, live nodes that
+    /// link to a dead node, and live nodes a dead node linked to (they may lose their
+    /// only way in).
+    pub fn vacuum_plan(&self, dead: &dyn Fn(u32) -> bool) -> Vec<(u8, u32)> {
+        let n = self.links.len() as u32;
+        let mut plan = Vec::new();
         for level in 0..=self.max_level {
-            // Affected: live nodes that link to a dead node, and live nodes a dead
-            // node linked to (they may lose their only way in).
             let mut affected: Vec<u32> = Vec::new();
             let mut mark: HashSet<u32> = HashSet::new();
             for node in 0..n {
@@ -39,18 +51,36 @@ impl Hnsw {
                 }
             }
             affected.sort_unstable();
-            for node in affected {
-                self.rebuild(
-                    store,
-                    node,
-                    level,
-                    self.params.ef_construction,
-                    dead,
-                    &mut scratch,
-                );
-                repaired += 1;
-            }
+            plan.extend(affected.into_iter().map(|x| (level as u8, x)));
         }
+        plan
+    }
+
+    /// Rebuilds one planned list (skipped if `node` died since the plan).
+    pub fn vacuum_rebuild(
+        &mut self,
+        store: &VectorStore,
+        node: u32,
+        level: usize,
+        dead: &dyn Fn(u32) -> bool,
+        scratch: &mut Query,
+    ) {
+        if dead(node) || node as usize >= self.links.len() || self.links.level(node) < level {
+            return;
+        }
+        self.rebuild(
+            store,
+            node,
+            level,
+            self.params.ef_construction,
+            dead,
+            scratch,
+        );
+    }
+
+    /// Unlinks the dead nodes and re-elects the entry point among live ones.
+    pub fn vacuum_finish(&mut self, dead: &dyn Fn(u32) -> bool) {
+        let n = self.links.len() as u32;
         for node in (0..n).filter(|&x| dead(x)) {
             for level in 0..=self.links.level(node) {
                 self.links.set_neighbors(node, level, &[]);
@@ -63,7 +93,6 @@ impl Hnsw {
             self.entry = best;
             self.max_level = best.map_or(0, |b| self.links.level(b));
         }
-        repaired
     }
 
     /// Rebuilds `node`'s list on `level`: candidates are its live neighbours, the live
@@ -105,6 +134,10 @@ impl Hnsw {
             consider(c.id, &mut cands, scratch);
         }
         cands.sort_unstable();
+        // As on insertion, the heuristic picks from the best `ef` candidates: the
+        // dead neighbours' lists can bring hundreds, and selecting costs a distance
+        // per (candidate, kept) pair.
+        cands.truncate(ef.max(self.links.cap(level)));
         let kept = self.select(store, &cands, self.links.cap(level), scratch);
         let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
         self.links.set_neighbors(node, level, &ids);

@@ -250,17 +250,8 @@ pub fn maintenance_from(
                         ApiError::BadRequest("refine_ef_construction: an integer expected".into())
                     })?
             }
-            // Graph history is kept forever (retention 0); a graph vacuum has nothing to do.
-            "graph_vacuum_interval" => {
-                duration(key, x)?;
-            }
-            "graph_retention" => {
-                if duration(key, x)? != 0 {
-                    return Err(ApiError::NotAvailable(
-                        "graph_retention other than 0 (graph vacuum)".into(),
-                    ));
-                }
-            }
+            "graph_vacuum_interval" => base.graph_vacuum_interval_ns = duration(key, x)?,
+            "graph_retention" => base.graph_retention_ns = duration(key, x)?,
             other => {
                 return Err(ApiError::BadRequest(format!(
                     "unknown maintenance setting '{other}'"
@@ -291,7 +282,8 @@ pub fn maintenance_json(m: &kektordb_shards::index::MaintenanceConfig) -> Value 
         "refine_interval": m.refine_interval_ns,
         "refine_batch_size": m.refine_batch_size,
         "refine_ef_construction": m.refine_ef_construction,
-        "graph_retention": 0,
+        "graph_vacuum_interval": m.graph_vacuum_interval_ns,
+        "graph_retention": m.graph_retention_ns,
     })
 }
 

@@ -23,7 +23,7 @@ pub async fn metrics(state: &State) -> Result<Response, ApiError> {
 pub async fn save(state: &State) -> Result<Response, ApiError> {
     let bytes = state.engine.compact(|_, _| {}).await?;
     Ok(Response::ok(
-        json!({"status": "OK", "message": "saved", "log_bytes": bytes}),
+        json!({"status": "OK", "message": "saved", "snapshot_bytes": bytes}),
     ))
 }
 
@@ -111,15 +111,24 @@ pub async fn compress(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
         "compress",
         move |engine, progress| async move {
             engine
-                .compress(&index, precision, |done, total| {
-                    progress(format!("compressed {done} of {total} shards"))
-                })
+                .compress(
+                    &index,
+                    precision,
+                    MAINTENANCE_REST,
+                    glommio::timer::sleep,
+                    |done, total| progress(format!("compressed {done} of {total} rows")),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(format!("index '{index}' is now {}", precision.as_str()))
         },
     ))
 }
+
+/// Maintenance steps rest three times their own time, so they take at most a quarter
+/// of a shard's time and searches keep over 70% of their throughput
+/// (`benches/src/maintenance.rs`).
+pub const MAINTENANCE_REST: f64 = 3.0;
 
 #[derive(serde::Deserialize)]
 struct MaintenanceBody {
@@ -131,7 +140,8 @@ struct MaintenanceBody {
     ef_construction: Option<u32>,
 }
 
-/// `POST /vector/indexes/{name}/maintenance {"type": "vacuum"}` as a task (202).
+/// `POST /vector/indexes/{name}/maintenance {"type": "vacuum" | "refine" |
+/// "graph_vacuum"}` as a task (202).
 pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Response, ApiError> {
     let b: MaintenanceBody = super::body(raw)?;
     state.engine.info(index).await?;
@@ -143,9 +153,14 @@ pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Respo
                 "vacuum",
                 move |engine, progress| async move {
                     let dead = engine
-                        .vacuum(&index, |done, total| {
-                            progress(format!("vacuumed {done} of {total} shards"))
-                        })
+                        .vacuum(
+                            &index,
+                            MAINTENANCE_REST,
+                            glommio::timer::sleep,
+                            |done, total| {
+                                progress(format!("repaired {done} of {total} neighbour lists"))
+                            },
+                        )
                         .await
                         .map_err(|e| e.to_string())?;
                     Ok(format!(
@@ -166,13 +181,12 @@ pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Respo
                 state,
                 "refine",
                 move |engine, progress| async move {
-                    // Batches take at most a third of a shard's time (rest 2x each batch).
                     let n = engine
                         .refine(
                             &index,
                             batch,
                             ef,
-                            2.0,
+                            MAINTENANCE_REST,
                             glommio::timer::sleep,
                             |done, total| progress(format!("refined {done} of {total} nodes")),
                         )
@@ -182,8 +196,30 @@ pub async fn maintenance(state: &State, index: &str, raw: &[u8]) -> Result<Respo
                 },
             ))
         }
+        "graph_vacuum" => {
+            let info = state.engine.info(index).await?;
+            let retention = info.config.maintenance.graph_retention_ns;
+            if retention == 0 {
+                return Err(ApiError::BadRequest(format!(
+                    "index '{index}' has graph_retention 0 (edge history kept forever); \
+                     set graph_retention with POST /vector/indexes/{index}/config first"
+                )));
+            }
+            Ok(spawn_task(
+                state,
+                "graph_vacuum",
+                move |engine, _progress| async move {
+                    let before = crate::engine::now_nanos() - retention;
+                    let n = engine
+                        .graph_vacuum(before)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(format!("removed {n} soft-deleted edge versions"))
+                },
+            ))
+        }
         other => Err(ApiError::BadRequest(format!(
-            "maintenance type must be 'vacuum' or 'refine', got '{other}'"
+            "maintenance type must be 'vacuum', 'refine' or 'graph_vacuum', got '{other}'"
         ))),
     }
 }

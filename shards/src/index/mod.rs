@@ -20,6 +20,8 @@ use crate::search::PartHit;
 use crate::text::{Bm25Index, CorpusStats, StatsSnapshot, TextLanguage};
 use crate::vectors::VectorStore;
 
+mod steps;
+
 /// Filtered searches scan the allowed set exactly when it has at most this many
 /// nodes, or when it is at most [`EXACT_SCAN_PERCENT`] of the part: cheaper than a
 /// graph walk and exact, where a filtered graph walk would lose recall.
@@ -89,6 +91,12 @@ pub struct MaintenanceConfig {
     pub refine_batch_size: u32,
     /// 0 = the larger of the index's ef_construction and 200.
     pub refine_ef_construction: u32,
+    /// How often the graph vacuum runs (when `graph_retention_ns` > 0).
+    pub graph_vacuum_interval_ns: i64,
+    /// Soft-deleted edge versions older than this are removed by the graph vacuum;
+    /// 0 keeps them forever (time travel sees all history). The graph is shared by
+    /// every index, so the shortest retention set on any index applies to it.
+    pub graph_retention_ns: i64,
 }
 
 impl Default for MaintenanceConfig {
@@ -100,13 +108,24 @@ impl Default for MaintenanceConfig {
             refine_interval_ns: 30 * 60 * 1_000_000_000,
             refine_batch_size: 500,
             refine_ef_construction: 0,
+            graph_vacuum_interval_ns: 60 * 60 * 1_000_000_000,
+            graph_retention_ns: 0,
         }
     }
 }
 
 impl MaintenanceConfig {
     pub fn validate(&self) -> Result<()> {
-        if self.vacuum_interval_ns <= 0 || self.refine_interval_ns <= 0 {
+        if self.graph_retention_ns < 0 {
+            return Err(ShardError::invalid(
+                "graph_retention",
+                "must not be negative (0 keeps history forever)",
+            ));
+        }
+        if self.vacuum_interval_ns <= 0
+            || self.refine_interval_ns <= 0
+            || self.graph_vacuum_interval_ns <= 0
+        {
             return Err(ShardError::invalid(
                 "maintenance",
                 "intervals must be positive",
@@ -373,6 +392,10 @@ pub struct Index {
     vacuumed: usize,
     meta_index: MetadataIndex,
     text: Option<Bm25Index>,
+    /// A vacuum being prepared in steps ([`Index::vacuum_step`]).
+    vacuum_plan: Option<steps::VacuumPlan>,
+    /// A compression being prepared in steps ([`Index::compress_step`]).
+    pending_store: Option<steps::PendingStore>,
 }
 
 impl Index {
@@ -397,6 +420,8 @@ impl Index {
             touched: Vec::new(),
             vacuumed: 0,
             meta_index: MetadataIndex::new(),
+            vacuum_plan: None,
+            pending_store: None,
         })
     }
 
@@ -406,19 +431,8 @@ impl Index {
         if precision == self.config.precision {
             return Ok(());
         }
-        if !self.config.precision.can_compress_to(precision) {
-            return Err(ShardError::invalid(
-                "precision",
-                format!(
-                    "cannot compress {} to the larger {}",
-                    self.config.precision.as_str(),
-                    precision.as_str()
-                ),
-            ));
-        }
-        if let Some(store) = &self.store {
-            self.store = Some(store.to_precision(precision));
-        }
+        self.check_compress(precision)?;
+        self.store = self.take_converted(precision);
         self.config.precision = precision;
         Ok(())
     }
@@ -429,6 +443,7 @@ impl Index {
         let Some(store) = &self.store else {
             return 0;
         };
+        self.vacuum_plan = None;
         let live = &self.live;
         let rebuilt = self.hnsw.vacuum(store, &|node| !live.contains(node));
         self.vacuumed = self.ids.len() - self.live.len() as usize;
@@ -898,6 +913,8 @@ impl Index {
         self.vacuumed = p.vacuumed;
         self.meta_index = meta_index;
         self.text = text;
+        self.vacuum_plan = None;
+        self.pending_store = None;
         Ok(())
     }
 
