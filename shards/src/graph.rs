@@ -4,7 +4,7 @@
 //! "who points to me" is one lookup on the target's shard. Soft deletes stamp a
 //! deletion time and keep the edge: reading "as of" a time shows the graph as it was.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -52,6 +52,9 @@ type Adjacency = HashMap<String, BTreeMap<String, Vec<Edge>>>;
 pub struct Graph {
     out: Adjacency,
     inc: Adjacency,
+    /// Deleted ids of this shard whose live edges await self-repair (durable: set by
+    /// the logged delete, cleared by a logged `RepairDone`).
+    repairs: BTreeSet<String>,
 }
 
 pub fn check_relation(relation: &str) -> Result<()> {
@@ -212,6 +215,33 @@ impl Graph {
                     .map(move |e| (r.clone(), e.clone()))
             })
             .collect()
+    }
+
+    /// Whether `node` has a live edge on either side.
+    pub fn has_live_edges(&self, node: &str) -> bool {
+        [&self.out, &self.inc].into_iter().any(|adj| {
+            adj.get(node).is_some_and(|rels| {
+                rels.values()
+                    .any(|vs| vs.iter().any(|e| e.deleted.is_none()))
+            })
+        })
+    }
+
+    /// Queues `node` for self-repair.
+    pub fn mark_repair(&mut self, node: &str) {
+        self.repairs.insert(node.to_owned());
+    }
+
+    /// Up to `max` ids awaiting self-repair, in id order.
+    pub fn pending_repairs(&self, max: usize) -> Vec<String> {
+        self.repairs.iter().take(max).cloned().collect()
+    }
+
+    /// Marks ids as repaired.
+    pub fn repair_done(&mut self, ids: &[String]) {
+        for id in ids {
+            self.repairs.remove(id);
+        }
     }
 
     /// Edge versions (both sides) soft-deleted before `before`.

@@ -20,6 +20,8 @@
 //! 14 Refine: string index, u32 from, u32 count, u32 ef
 //! 15 SetMaintenance: string index, json maintenance config
 //! 16 GraphVacuum: i64 before (unix ns)
+//! 17 RepairDone: u32 n, n x string id (self-repair of their edges finished)
+//! 18 RepairPending: u32 n, n x string id (queued for self-repair; snapshots)
 //! ```
 
 use serde_json::{Map, Value};
@@ -62,6 +64,15 @@ pub enum Op {
     /// Removes edge versions soft-deleted before `before` (graph retention).
     GraphVacuum {
         before: i64,
+    },
+    /// The edges of these deleted ids were repaired (self-repair done).
+    RepairDone {
+        ids: Vec<String>,
+    },
+    /// These deleted ids await self-repair (written by snapshots; a logged delete
+    /// queues its id itself).
+    RepairPending {
+        ids: Vec<String>,
     },
     /// Re-evaluates the neighbours of nodes `from..from + count` (deterministic).
     Refine {
@@ -172,6 +183,17 @@ impl Op {
                 out.push(16);
                 out.extend_from_slice(&before.to_le_bytes());
             }
+            Op::RepairDone { ids } | Op::RepairPending { ids } => {
+                out.push(if matches!(self, Op::RepairDone { .. }) {
+                    17
+                } else {
+                    18
+                });
+                out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+                for id in ids {
+                    put_bytes(out, id.as_bytes());
+                }
+            }
             Op::Vacuum { index } => {
                 out.push(13);
                 put_bytes(out, index.as_bytes());
@@ -264,7 +286,8 @@ impl Op {
         if version != OP_FORMAT_VERSION {
             return Err(OpDecodeError::Version(version));
         }
-        let op = match r.u8()? {
+        let opcode = r.u8()?;
+        let op = match opcode {
             1 => Op::CreateIndex(r.json()?),
             2 => Op::DropIndex { index: r.string()? },
             3 => Op::Upsert {
@@ -283,6 +306,18 @@ impl Op {
             },
             13 => Op::Vacuum { index: r.string()? },
             16 => Op::GraphVacuum { before: r.i64()? },
+            17 | 18 => {
+                let n = r.u32()?;
+                let mut ids = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    ids.push(r.string()?);
+                }
+                if opcode == 17 {
+                    Op::RepairDone { ids }
+                } else {
+                    Op::RepairPending { ids }
+                }
+            }
             15 => Op::SetMaintenance {
                 index: r.string()?,
                 config: r.json()?,
@@ -413,7 +448,8 @@ impl<'a> Reader<'a> {
 impl Shard {
     /// The ops that rebuild everything of this shard's state except the indexes'
     /// contents (indexes by name with their current config, KV keys by name, graph
-    /// edges with their versions): the first section of a snapshot.
+    /// edges with their versions, ids awaiting self-repair): the first section of a
+    /// snapshot.
     pub fn structure_ops(&self) -> impl Iterator<Item = Op> + '_ {
         let mut indexes: Vec<&crate::index::Index> = self.indexes().collect();
         indexes.sort_by(|a, b| a.config().name.cmp(&b.config().name));
@@ -450,6 +486,10 @@ impl Shard {
                         std::iter::once(link).chain(unlink)
                     })
             }))
+            .chain({
+                let ids = self.graph().pending_repairs(usize::MAX);
+                (!ids.is_empty()).then_some(Op::RepairPending { ids })
+            })
     }
 
     /// Applies one op. Replaying a log applies exactly the ops that succeeded when
@@ -482,6 +522,16 @@ impl Shard {
                 self.graph_mut().vacuum(before);
                 Ok(())
             }
+            Op::RepairDone { ids } => {
+                self.graph_mut().repair_done(&ids);
+                Ok(())
+            }
+            Op::RepairPending { ids } => {
+                for id in &ids {
+                    self.graph_mut().mark_repair(id);
+                }
+                Ok(())
+            }
             Op::Refine {
                 index,
                 from,
@@ -498,7 +548,12 @@ impl Shard {
                 }
                 Ok(())
             }
-            Op::Delete { index, id } => self.delete(&index, &id).map(|_| ()),
+            Op::Delete { index, id } => {
+                if self.delete(&index, &id)? && self.graph().has_live_edges(&id) {
+                    self.graph_mut().mark_repair(&id);
+                }
+                Ok(())
+            }
             Op::KvSet { key, value } => self.kv_mut().set(&key, value),
             Op::KvDelete { key } => {
                 self.kv_mut().delete(&key);
@@ -593,6 +648,10 @@ mod tests {
                 index: "docs".into(),
             },
             Op::GraphVacuum { before: 123 },
+            Op::RepairDone {
+                ids: vec!["a".into(), "b".into()],
+            },
+            Op::RepairPending { ids: vec![] },
             Op::SetMaintenance {
                 index: "docs".into(),
                 config: crate::index::MaintenanceConfig::default(),

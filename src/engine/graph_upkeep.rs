@@ -1,18 +1,15 @@
 //! Graph upkeep: the graph vacuum (edge versions soft-deleted longer ago than the
 //! retention are removed, on every shard, as one logged op each) and self-repair
 //! (the live edges of a deleted item are soft-deleted in the background, so
-//! traversals stop reaching it while time travel still shows them).
+//! traversals stop reaching it while time travel still shows them; the queue of
+//! ids to repair is part of the shard's durable state).
 
 use kektordb_shards::graph::Side;
 use kektordb_shards::op::Op;
-use kektordb_shards::router::shard_of;
 use kektordb_shards::ShardError;
 
 use super::error::Result;
 use super::{now_nanos, Engine};
-
-/// Deleted ids waiting for self-repair; past this, repairs are dropped (counted).
-pub const REPAIR_QUEUE_MAX: usize = 65_536;
 
 impl Engine {
     /// Removes edge versions soft-deleted before `before` (unix ns) on every shard;
@@ -33,50 +30,48 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Queues `id` for self-repair (called after a delete is acknowledged).
-    pub(super) fn note_deleted(&self, id: &str) {
-        if self.inner.repairs.0.try_send(id.to_owned()).is_err() {
-            self.inner
-                .repairs_dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-
-    /// Repairs dropped because the queue was full (since start).
-    pub fn repairs_dropped(&self) -> u64 {
-        self.inner
-            .repairs_dropped
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Self-repair of up to `max` deleted ids: an id no longer live in any index
-    /// gets its live outgoing and incoming edges soft-deleted (both halves). Returns
-    /// the edges unlinked.
+    /// Self-repair: on every shard, up to `max` ids whose delete queued them (a
+    /// logged delete of an item with live edges does) get their live outgoing and
+    /// incoming edges soft-deleted (both halves), unless the id is live again in
+    /// some index; then a logged `RepairDone` clears them. Idempotent, so a crash in
+    /// the middle only repeats work. Returns the edges unlinked.
     pub async fn repair_edges(&self, max: usize) -> Result<usize> {
         let mut unlinked = 0;
-        for _ in 0..max {
-            let Ok(id) = self.inner.repairs.1.try_recv() else {
-                break;
-            };
-            let owned = id.clone();
-            let (exists, out, inc) = self
-                .ask(shard_of(&id, self.shards()), move |sh| {
-                    let exists = sh.indexes().any(|ix| ix.contains(&owned));
+        for s in 0..self.shards() {
+            let work = self
+                .ask(s, move |sh| {
                     let now = now_nanos();
-                    let out = sh.graph().edges(Side::Out, &owned, None, now);
-                    let inc = sh.graph().edges(Side::In, &owned, None, now);
-                    (exists, out, inc)
+                    sh.graph()
+                        .pending_repairs(max)
+                        .into_iter()
+                        .map(|id| {
+                            let exists = sh.indexes().any(|ix| ix.contains(&id));
+                            let out = sh.graph().edges(Side::Out, &id, None, now);
+                            let inc = sh.graph().edges(Side::In, &id, None, now);
+                            (id, exists, out, inc)
+                        })
+                        .collect::<Vec<_>>()
                 })
                 .await?;
-            if exists {
+            if work.is_empty() {
                 continue;
             }
-            for (relation, e) in out {
-                unlinked += usize::from(self.unlink(&id, &e.other, &relation, false).await?);
+            let mut done = Vec::with_capacity(work.len());
+            for (id, exists, out, inc) in work {
+                if !exists {
+                    for (relation, e) in out {
+                        unlinked +=
+                            usize::from(self.unlink(&id, &e.other, &relation, false).await?);
+                    }
+                    for (relation, e) in inc {
+                        unlinked +=
+                            usize::from(self.unlink(&e.other, &id, &relation, false).await?);
+                    }
+                }
+                done.push(id);
             }
-            for (relation, e) in inc {
-                unlinked += usize::from(self.unlink(&e.other, &id, &relation, false).await?);
-            }
+            self.write(s, move |ctx| ctx.apply(Op::RepairDone { ids: done }))
+                .await??;
         }
         Ok(unlinked)
     }

@@ -74,9 +74,6 @@ struct Inner {
     stop: Arc<std::sync::atomic::AtomicBool>,
     handles: Mutex<Vec<glommio::ExecutorJoinHandle<()>>>,
     recovery: Vec<RecoveryReport>,
-    /// Deleted ids waiting for self-repair of their edges.
-    repairs: (flume::Sender<String>, flume::Receiver<String>),
-    repairs_dropped: std::sync::atomic::AtomicU64,
 }
 
 /// A handle to the running engine; cheap to clone and share.
@@ -213,8 +210,6 @@ impl Engine {
                 stop: ex.stop,
                 handles: Mutex::new(ex.handles),
                 recovery,
-                repairs: flume::bounded(graph_upkeep::REPAIR_QUEUE_MAX),
-                repairs_dropped: Default::default(),
             }),
         })
     }
@@ -814,7 +809,6 @@ impl Engine {
     pub async fn delete(&self, index: &str, id: &str) -> Result<bool> {
         self.catalog().get(index)?;
         let (index, id) = (index.to_owned(), id.to_owned());
-        let owned_id = id.clone();
         let s = shard_of(&id, self.shards());
         let deleted = self
             .write(s, move |ctx| -> std::result::Result<bool, ShardError> {
@@ -825,9 +819,6 @@ impl Engine {
                 Ok(true)
             })
             .await??;
-        if deleted {
-            self.note_deleted(&owned_id);
-        }
         Ok(deleted)
     }
 

@@ -16,7 +16,7 @@ use crate::engine::Engine;
 
 /// How often the scheduler looks at the indexes.
 pub const TICK: Duration = Duration::from_secs(1);
-/// Deleted ids whose edges are repaired per tick.
+/// Deleted ids whose edges are repaired per tick, per shard.
 pub const REPAIRS_PER_TICK: usize = 1_000;
 
 pub fn spawn(engine: &Engine, metrics: Arc<Metrics>) -> Result<(), String> {

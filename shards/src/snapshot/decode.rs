@@ -59,7 +59,8 @@ fn apply_ops(shard: &mut Shard, s: &Section) -> Result<(), SnapshotError> {
             Op::CreateIndex(_)
             | Op::KvSet { .. }
             | Op::GraphLink { .. }
-            | Op::GraphUnlink { .. } => shard
+            | Op::GraphUnlink { .. }
+            | Op::RepairPending { .. } => shard
                 .apply(op)
                 .map_err(|e| SnapshotError::at(s.offset, e.to_string()))?,
             _ => return Err(SnapshotError::at(s.offset, "OPS holds an op it may not")),

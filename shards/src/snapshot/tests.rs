@@ -216,3 +216,41 @@ proptest! {
         let _ = decode(&w.finish());
     }
 }
+
+#[test]
+fn edge_repairs_queued_by_deletes_survive_a_snapshot() {
+    let mut s = Shard::new();
+    s.apply(Op::CreateIndex(IndexConfig::new("i"))).unwrap();
+    for id in ["a", "b"] {
+        s.upsert("i", id, &[1.0, 0.0], Default::default()).unwrap();
+    }
+    s.apply(Op::GraphLink {
+        side: Side::Out,
+        node: "a".into(),
+        relation: "r".into(),
+        other: "x".into(),
+        weight: 1.0,
+        at: 1,
+        props: Default::default(),
+    })
+    .unwrap();
+    for id in ["a", "b"] {
+        s.apply(Op::Delete {
+            index: "i".into(),
+            id: id.into(),
+        })
+        .unwrap();
+    }
+    assert_eq!(
+        s.graph().pending_repairs(10),
+        ["a"],
+        "only an id with live edges is queued"
+    );
+    let mut r = round_trip(&s);
+    assert_eq!(r.graph().pending_repairs(10), ["a"]);
+    r.apply(Op::RepairDone {
+        ids: vec!["a".into()],
+    })
+    .unwrap();
+    assert!(r.graph().pending_repairs(10).is_empty());
+}
