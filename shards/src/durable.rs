@@ -101,6 +101,9 @@ pub struct DurableShard<S: Storage> {
     /// Ops applied without logging (an import) since the last compaction: automatic
     /// compaction waits, so a half-done import never reaches the log.
     importing: bool,
+    /// Bytes the owner appended to the log itself since it was opened
+    /// ([`DurableShard::take_pending`]).
+    appended: u64,
 }
 
 impl<S: Storage> DurableShard<S> {
@@ -118,6 +121,7 @@ impl<S: Storage> DurableShard<S> {
             compacted_at: Instant::now(),
             compacted_bytes: 0,
             importing: false,
+            appended: 0,
         }
     }
 
@@ -167,6 +171,7 @@ impl<S: Storage> DurableShard<S> {
                 compacted_at: Instant::now(),
                 compacted_bytes,
                 importing: false,
+                appended: 0,
             },
             report,
         ))
@@ -244,7 +249,35 @@ impl<S: Storage> DurableShard<S> {
 
     /// Bytes in the log.
     pub fn log_bytes(&self) -> u64 {
-        self.log.as_ref().map_or(0, |l| l.len())
+        self.log.as_ref().map_or(0, |l| l.len()) + self.appended
+    }
+
+    /// For an owner that writes the log itself (the server's DMA log) instead of
+    /// [`DurableShard::commit`]: takes the records queued since the last call. The
+    /// writes that queued them may be acknowledged once these bytes are written and
+    /// synced as the policy says.
+    pub fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Puts back records whose write failed, ahead of anything queued since.
+    pub fn return_pending(&mut self, mut bytes: Vec<u8>) {
+        bytes.extend_from_slice(&self.pending);
+        self.pending = bytes;
+    }
+
+    /// Records queued and not yet taken or committed.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Counts bytes the owner appended to the log (for the growth rule).
+    pub fn note_appended(&mut self, bytes: u64) {
+        self.appended += bytes;
+    }
+
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.fsync
     }
 
     /// Whether `policy` asks for a compaction now.
@@ -275,6 +308,7 @@ impl<S: Storage> DurableShard<S> {
         }
         let w = snapshot::encode(&self.shard);
         self.compacted_bytes = w.len() as u64;
+        self.appended = 0;
         self.log = Some(fresh);
         self.unsynced = false;
         self.changes = 0;
@@ -309,7 +343,10 @@ fn replay<S: Storage>(
             Tail::Clean => return Ok(()),
             Tail::Torn { offset } => {
                 let at = base + offset;
-                report.truncated_bytes += bytes.len() as u64 - at;
+                // Zeros are the block padding of direct-I/O appends, not a torn write.
+                if bytes[at as usize..].iter().any(|b| *b != 0) {
+                    report.truncated_bytes += bytes.len() as u64 - at;
+                }
                 log.truncate(at)?;
                 return Ok(());
             }

@@ -1,12 +1,8 @@
 //! Shard executors: one glommio `LocalExecutor` (io_uring) per shard, pinned to a
-//! CPU, owning its durable shard. Jobs arrive over a bounded channel. The loop takes
-//! every job already waiting (up to `GROUP_JOBS_MAX`), runs them, then commits the
-//! shard's log once — one write and one fsync for the whole group — and only then
-//! acknowledges the writes among them (group commit). Reads answer as they run.
-//! Snapshots are copied on the executor and written by a background thread (see
-//! `logfiles.rs`), so the shard keeps serving while one is written.
+//! CPU, owning its durable shard. Jobs arrive over a bounded channel and run in
+//! `shard_loop.rs`, which commits the log with pipelined group commit.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,17 +16,45 @@ use super::logfiles::{ShardLog, SnapshotDone};
 /// A shard with its log, as an executor owns it.
 pub type Ctx = DurableShard<FileStorage>;
 
+/// What a snapshot request is answered with once the snapshot is durable: its size.
+pub type SnapshotReply = flume::Receiver<std::result::Result<u64, String>>;
+
 /// Everything an executor owns: the durable shard, its log files (None in memory)
-/// and when to compact them on its own.
+/// and when to snapshot them on its own.
 pub struct ShardState {
     pub ctx: Ctx,
     pub files: Option<ShardLog>,
     pub policy: CompactPolicy,
+    /// Snapshot requests waiting for the log pipeline to drain.
+    pub(super) snapshot_waiters: Vec<flume::Sender<std::result::Result<u64, String>>>,
+    /// The everysec timer asked for a sync.
+    pub(super) sync_due: bool,
 }
 
 impl ShardState {
-    /// Starts a snapshot (None in memory); the receiver reports when it is durable.
-    pub fn snapshot(&mut self) -> std::result::Result<Option<SnapshotDone>, String> {
+    pub fn new(ctx: Ctx, files: Option<ShardLog>, policy: CompactPolicy) -> ShardState {
+        ShardState {
+            ctx,
+            files,
+            policy,
+            snapshot_waiters: Vec::new(),
+            sync_due: false,
+        }
+    }
+
+    /// Asks for a snapshot; it starts once every write before it is in the log.
+    pub fn request_snapshot(&mut self) -> SnapshotReply {
+        let (tx, rx) = flume::bounded(1);
+        self.snapshot_waiters.push(tx);
+        rx
+    }
+
+    /// Starts a snapshot now (None in memory); the receiver reports when it is
+    /// durable. The caller makes sure no record is pending or being written.
+    pub(super) fn snapshot(&mut self) -> std::result::Result<Option<SnapshotDone>, String> {
+        if self.ctx.has_pending() {
+            return Err("log records are pending; a snapshot waits for them".into());
+        }
         match self.files.as_mut() {
             Some(files) => files
                 .snapshot(&mut self.ctx)
@@ -65,7 +89,7 @@ pub type Job = Box<dyn FnOnce(&mut ShardState) -> Option<Ack> + Send>;
 
 /// Jobs queued per shard before senders wait (backpressure).
 pub const MAILBOX_JOBS_MAX: usize = 4_096;
-/// Most jobs that share one commit.
+/// Most jobs run between two looks at the log pipeline.
 pub const GROUP_JOBS_MAX: usize = 1_024;
 
 /// Smallest io_uring buffer area glommio accepts.
@@ -89,7 +113,8 @@ pub struct Executors {
 }
 
 /// Starts one executor per shard. `pin` binds shard `i` to CPU `i % cpus`;
-/// `sync_every` adds a timer that syncs unsynced log bytes (fsync everysec).
+/// `sync_every` adds a timer that asks for a sync of unsynced log bytes (fsync
+/// everysec).
 pub fn start(
     shards: Vec<ShardState>,
     pin: bool,
@@ -101,7 +126,7 @@ pub fn start(
     let mut mailboxes = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     let stop = Arc::new(AtomicBool::new(false));
-    for (i, mut ctx) in shards.into_iter().enumerate() {
+    for (i, state) in shards.into_iter().enumerate() {
         let (tx, rx) = flume::bounded::<Job>(MAILBOX_JOBS_MAX);
         let placement = if pin {
             Placement::Fixed(i % cpus)
@@ -119,8 +144,8 @@ pub fn start(
                         loop {
                             glommio::timer::sleep(every).await;
                             let Some(tx) = ticker_tx.upgrade() else { break };
-                            let job: Job = Box::new(|ctx| {
-                                let _ = ctx.sync_if_unsynced();
+                            let job: Job = Box::new(|st| {
+                                st.sync_due = true;
                                 None
                             });
                             if tx.send_async(job).await.is_err() {
@@ -130,31 +155,7 @@ pub fn start(
                     })
                     .detach();
                 }
-                let mut acks: Vec<Ack> = Vec::new();
-                while let Ok(job) = rx.recv_async().await {
-                    acks.extend(job(&mut ctx));
-                    for _ in 1..GROUP_JOBS_MAX {
-                        match rx.try_recv() {
-                            Ok(job) => acks.extend(job(&mut ctx)),
-                            Err(_) => break,
-                        }
-                    }
-                    let outcome = ctx.commit().map_err(|e| e.to_string());
-                    for ack in acks.drain(..) {
-                        ack(outcome.clone());
-                    }
-                    if outcome.is_ok() && !ctx.snapshot_busy() && ctx.compaction_due(&ctx.policy) {
-                        if let Err(e) = ctx.snapshot() {
-                            eprintln!("kektordb: shard {i}: snapshot failed: {e}");
-                        }
-                    }
-                    if stop_flag.load(Ordering::Acquire) {
-                        break;
-                    }
-                }
-                if let Some(files) = ctx.files.as_mut() {
-                    files.wait();
-                }
+                super::shard_loop::run(i, state, rx, stop_flag).await;
             })
             .map_err(|e| EngineError::Start(format!("shard {i}: {e}")))?;
         mailboxes.push(tx);

@@ -150,6 +150,11 @@ impl ShardLog {
         self.generation
     }
 
+    /// The log being appended to.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(log_name(self.generation))
+    }
+
     /// Whether a snapshot is still being written.
     pub fn busy(&self) -> bool {
         self.in_flight.as_ref().is_some_and(|h| !h.is_finished())

@@ -15,6 +15,7 @@ mod executors;
 mod graph_upkeep;
 mod logfiles;
 mod manifest;
+mod shard_loop;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -163,14 +164,7 @@ impl Engine {
                                                 ))
                                             })?;
                                     }
-                                    Ok((
-                                        ShardState {
-                                            ctx,
-                                            files: Some(files),
-                                            policy,
-                                        },
-                                        report,
-                                    ))
+                                    Ok((ShardState::new(ctx, Some(files), policy), report))
                                 })
                             })
                             .collect();
@@ -193,11 +187,9 @@ impl Engine {
                     recovery.push(report);
                 }
             }
-            None => shards.extend((0..n).map(|_| ShardState {
-                ctx: DurableShard::in_memory(),
-                files: None,
-                policy: options.compact,
-            })),
+            None => shards.extend(
+                (0..n).map(|_| ShardState::new(DurableShard::in_memory(), None, options.compact)),
+            ),
         }
         let catalog = rebuild_catalog(&shards);
         let sync_every = (options.data_dir.is_some() && options.fsync == FsyncPolicy::EverySec)
@@ -940,21 +932,15 @@ impl Engine {
         let n = self.shards();
         let mut pending = Vec::with_capacity(n);
         for s in 0..n {
-            pending.push(
-                self.write(s, |st| st.snapshot())
-                    .await?
-                    .map_err(EngineError::Storage)?,
-            );
+            pending.push(self.write(s, |st| st.request_snapshot()).await?);
         }
         let mut total = 0;
         for (s, done) in pending.into_iter().enumerate() {
-            if let Some(done) = done {
-                total += done
-                    .recv_async()
-                    .await
-                    .unwrap_or_else(|_| Err("snapshot thread died".into()))
-                    .map_err(EngineError::Storage)?;
-            }
+            total += done
+                .recv_async()
+                .await
+                .unwrap_or_else(|_| Err("shard stopped before its snapshot".into()))
+                .map_err(EngineError::Storage)?;
             progress(s + 1, n);
         }
         Ok(total)
