@@ -34,6 +34,8 @@ pub struct Config {
     pub data_dir: Option<String>,
     pub fsync: FsyncPolicy,
     pub skip_corrupt: bool,
+    /// `-log-direct`: write logs with direct I/O and pipelined group commit.
+    pub log_direct: bool,
     /// `-save "S C"`: compact the log after S seconds if C writes happened.
     pub save: Option<(u64, u64)>,
     /// `-aof-rewrite-percentage P`: compact when the log grew by P% (0 disables).
@@ -51,6 +53,9 @@ pub const USAGE: &str = "usage: kektordb [flags]
   -in-memory              keep no logs: nothing survives a restart
   -fsync POLICY           always (default: acknowledged = on disk), everysec, no
   -skip-corrupt           start even if a log is corrupt in the middle (skips it)
+  -log-direct             write logs with direct I/O (glommio DMA) and pipelined group
+                          commit: searches are not held up by fsyncs, single writers
+                          are slower (see docs/decisions.md)
   -version                print the version
   -save 'S C'             compact the log after S seconds if C writes happened
                           (default '60 1000'; '' disables)
@@ -94,6 +99,7 @@ pub fn parse(
         data_dir: Some(env("KEKTOR_DATA_DIR").unwrap_or_else(|| "kektor_data".into())),
         fsync: FsyncPolicy::Always,
         skip_corrupt: false,
+        log_direct: false,
         save: Some((60, 1000)),
         rewrite_percentage: Some(100),
     };
@@ -147,6 +153,7 @@ pub fn parse(
             "aof-path" => cfg.data_dir = Some(value(name)?),
             "in-memory" => cfg.data_dir = None,
             "skip-corrupt" => cfg.skip_corrupt = true,
+            "log-direct" => cfg.log_direct = true,
             "fsync" => {
                 let v = value(name)?;
                 cfg.fsync = FsyncPolicy::parse(&v).ok_or(ConfigError::InvalidValue {
@@ -260,6 +267,11 @@ mod tests {
             panic!()
         };
         assert_eq!((c.save, c.rewrite_percentage), (None, None));
+        assert!(!c.log_direct);
+        let Command::Run(c) = run(&["-log-direct"], &[]).unwrap() else {
+            panic!()
+        };
+        assert!(c.log_direct);
         let Command::Run(c) = run(&["-save=30 5", "-aof-rewrite-percentage=50"], &[]).unwrap()
         else {
             panic!()

@@ -27,6 +27,7 @@ fn main() {
         data_dir: cfg.data_dir.clone().map(Into::into),
         fsync: cfg.fsync,
         skip_corrupt: cfg.skip_corrupt,
+        log_direct: cfg.log_direct,
         compact: kektordb::engine::CompactPolicy {
             save: cfg
                 .save

@@ -2,8 +2,10 @@
 //! concurrent clients and is killed with SIGKILL at a random moment, 20 times in a
 //! row on the same data directory. After every restart, every write the server
 //! acknowledged (HTTP 200) must be there, with its value, and the server must start
-//! cleanly (a torn tail is truncated, nothing is corrupt). The log is compacted every
-//! 200 writes, so kills also hit compactions.
+//! cleanly (a torn tail is truncated, nothing is corrupt). A snapshot is taken every
+//! 200 writes, so kills also hit snapshots. Every other run uses `-log-direct`
+//! (direct-I/O log, pipelined group commit), so both log modes are killed, and each
+//! restarts on files the other wrote.
 
 mod support;
 
@@ -31,6 +33,7 @@ fn acknowledged_writes_survive_sigkill() {
     let dir_s = dir.to_str().unwrap().to_owned();
     // Compact whenever 200 writes accumulated, so kills also land mid-compaction.
     let args = ["-aof-path", dir_s.as_str(), "-save", "0 200"];
+    let direct = ["-aof-path", dir_s.as_str(), "-save", "0 200", "-log-direct"];
     let mut server = Server::start(&args);
     assert_eq!(
         server
@@ -74,7 +77,11 @@ fn acknowledged_writes_survive_sigkill() {
             server.child.wait().unwrap();
             stop.store(true, Ordering::Relaxed);
         });
-        server = Server::start(&args);
+        server = Server::start(if round % 2 == 0 {
+            &direct[..]
+        } else {
+            &args[..]
+        });
         verify(
             &server,
             &acked_items.lock().unwrap(),

@@ -114,11 +114,12 @@ pub struct Executors {
 
 /// Starts one executor per shard. `pin` binds shard `i` to CPU `i % cpus`;
 /// `sync_every` adds a timer that asks for a sync of unsynced log bytes (fsync
-/// everysec).
+/// everysec); `direct` writes logs with direct I/O and pipelined group commit.
 pub fn start(
     shards: Vec<ShardState>,
     pin: bool,
     sync_every: Option<Duration>,
+    direct: bool,
 ) -> Result<Executors> {
     let n = shards.len();
     let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
@@ -155,7 +156,7 @@ pub fn start(
                     })
                     .detach();
                 }
-                super::shard_loop::run(i, state, rx, stop_flag).await;
+                super::shard_loop::run(i, state, rx, stop_flag, direct).await;
             })
             .map_err(|e| EngineError::Start(format!("shard {i}: {e}")))?;
         mailboxes.push(tx);

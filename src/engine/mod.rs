@@ -49,6 +49,8 @@ pub struct Options {
     pub fsync: FsyncPolicy,
     /// Start even if a log is corrupt in the middle, skipping the bad bytes.
     pub skip_corrupt: bool,
+    /// Write logs with direct I/O (glommio DMA files) and pipelined group commit.
+    pub log_direct: bool,
     /// When logs compact on their own.
     pub compact: CompactPolicy,
 }
@@ -61,6 +63,7 @@ impl Default for Options {
             data_dir: None,
             fsync: FsyncPolicy::Always,
             skip_corrupt: false,
+            log_direct: false,
             compact: CompactPolicy {
                 save: Some((Duration::from_secs(60), 1000)),
                 rewrite_percentage: Some(100),
@@ -194,7 +197,7 @@ impl Engine {
         let catalog = rebuild_catalog(&shards);
         let sync_every = (options.data_dir.is_some() && options.fsync == FsyncPolicy::EverySec)
             .then_some(Duration::from_secs(1));
-        let ex = executors::start(shards, options.pin, sync_every)?;
+        let ex = executors::start(shards, options.pin, sync_every, options.log_direct)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 mailboxes: ex.mailboxes,

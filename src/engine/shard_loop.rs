@@ -8,9 +8,16 @@
 //! group. A group is acknowledged when its write (and sync) completed, never before.
 //!
 //! Snapshots (requested, or due by policy) start when the pipeline is idle: no
-//! write in flight, nothing queued; while one waits, no new job is taken. Without a
-//! DMA file (in memory, or a filesystem that refuses O_DIRECT) the loop commits
-//! through the shard's std file after each group, as before.
+//! write in flight, nothing queued; while one waits, no new job is taken.
+//!
+//! That pipelined mode is opt-in (`-log-direct`). By default the loop commits
+//! through the shard's std file after each group of jobs: one `write` and one
+//! `fdatasync` on the executor's thread, during which the shard answers nothing.
+//! Measured on this machine (`benches/mixed.sh`, `docs/decisions.md`): the direct
+//! mode gives searches ~1.3x more throughput under a write load, but a single
+//! writer gets ~6x fewer acknowledged writes per second (two io_uring round trips
+//! through the kernel's worker threads per commit, against one `fdatasync`), so the
+//! default is the buffered mode.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::future;
+use glommio::{Latency, Shares};
 use kektordb_io::dma_log::DmaLog;
 use kektordb_shards::durable::FsyncPolicy;
 
@@ -59,23 +67,43 @@ async fn write(log: &mut DmaLog, bytes: &[u8], sync: bool) -> std::io::Result<bo
     Ok(sync)
 }
 
-pub async fn run(i: usize, mut st: ShardState, rx: flume::Receiver<Job>, stop: Arc<AtomicBool>) {
-    let mut dma = open_dma(i, &st).await;
+pub async fn run(
+    i: usize,
+    mut st: ShardState,
+    rx: flume::Receiver<Job>,
+    stop: Arc<AtomicBool>,
+    direct: bool,
+) {
+    let mut dma = if direct { open_dma(i, &st).await } else { None };
     let direct = dma.is_some();
     let mut waiting: Vec<Ack> = Vec::new();
     let mut inflight: Option<Flush> = None;
     // DMA bytes written but not fdatasynced (fsync everysec / no).
     let mut unsynced = false;
     let mut closed = false;
+    // Log writes run in a latency-sensitive task queue: their io_uring completions
+    // arrive on glommio's latency ring, which makes `need_preempt` true, so the loop
+    // below yields to them between jobs instead of after the whole queue of jobs.
+    let log_queue = glommio::executor().create_task_queue(
+        Shares::default(),
+        Latency::Matters(Duration::from_millis(1)),
+        &format!("log-{i}"),
+    );
     loop {
+        if inflight.is_some() {
+            glommio::executor().yield_if_needed().await;
+        }
         let stopping = closed || stop.load(Ordering::Acquire);
         let hold = stopping || !st.snapshot_waiters.is_empty();
         let event = match (inflight.as_mut(), hold) {
             (Some(f), true) => Event::Flushed(Box::new(f.task.as_mut().await)),
+            // The flush first: `or` polls in order, so a finished write is acknowledged
+            // before more jobs run even when jobs keep coming.
             (Some(f), false) => {
-                future::or(async { Event::Job(rx.recv_async().await.ok()) }, async {
-                    Event::Flushed(Box::new(f.task.as_mut().await))
-                })
+                future::or(
+                    async { Event::Flushed(Box::new(f.task.as_mut().await)) },
+                    async { Event::Job(rx.recv_async().await.ok()) },
+                )
                 .await
             }
             (None, true) => Event::Nothing,
@@ -86,6 +114,9 @@ pub async fn run(i: usize, mut st: ShardState, rx: flume::Receiver<Job>, stop: A
             Event::Job(Some(job)) => {
                 waiting.extend(job(&mut st));
                 for _ in 1..GROUP_JOBS_MAX {
+                    if inflight.is_some() && glommio::executor().need_preempt() {
+                        break;
+                    }
                     match rx.try_recv() {
                         Ok(job) => waiting.extend(job(&mut st)),
                         Err(_) => break,
@@ -134,10 +165,12 @@ pub async fn run(i: usize, mut st: ShardState, rx: flume::Receiver<Job>, stop: A
                     } else {
                         st.sync_due = false;
                         let acks = std::mem::take(&mut waiting);
-                        let task = glommio::spawn_local(async move {
+                        let flush = async move {
                             let r = write(&mut log, &bytes, want_sync).await;
                             (log, bytes, r)
-                        });
+                        };
+                        let task = glommio::spawn_local_into(flush, log_queue)
+                            .expect("the log task queue exists");
                         inflight = Some(Flush {
                             task: Box::pin(task),
                             acks,
