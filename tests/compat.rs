@@ -24,10 +24,13 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-#[test]
-fn reads_format_v1() {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat_data/v1");
-    let dir = std::env::temp_dir().join(format!("kektor-compat-{}", std::process::id()));
+/// Opens a copy of `tests/compat_data/<name>` (opening converts it, so never the
+/// fixture itself) with one shard.
+fn open_fixture(name: &str) -> (Engine, std::path::PathBuf) {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compat_data")
+        .join(name);
+    let dir = std::env::temp_dir().join(format!("kektor-compat-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&fixture, &dir);
     let engine = Engine::open(Options {
@@ -37,6 +40,12 @@ fn reads_format_v1() {
         ..Options::default()
     })
     .unwrap();
+    (engine, dir)
+}
+
+#[test]
+fn reads_format_v1() {
+    let (engine, dir) = open_fixture("v1");
     assert_eq!(engine.recovery()[0].records, 11);
     assert_eq!(engine.index_names(), ["docs"]);
     let info = block_on(engine.info("docs")).unwrap();
@@ -72,18 +81,7 @@ fn reads_format_v1() {
 
 #[test]
 fn reads_snapshot_format_v1() {
-    let fixture =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat_data/snap-v1");
-    let dir = std::env::temp_dir().join(format!("kektor-compat-snap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&fixture, &dir);
-    let engine = Engine::open(Options {
-        shards: 1,
-        pin: false,
-        data_dir: Some(dir.clone()),
-        ..Options::default()
-    })
-    .unwrap();
+    let (engine, dir) = open_fixture("snap-v1");
     let r = &engine.recovery()[0];
     assert_eq!((r.snapshot_nodes, r.records), (6, 2));
     assert_eq!(engine.index_names(), ["docs", "plain"]);

@@ -142,6 +142,14 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// A list of ids: u32 count, then each as a string.
+fn put_ids(out: &mut Vec<u8>, ids: &[String]) {
+    out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+    for id in ids {
+        put_bytes(out, id.as_bytes());
+    }
+}
+
 impl Op {
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.push(OP_FORMAT_VERSION);
@@ -189,10 +197,7 @@ impl Op {
                 } else {
                     18
                 });
-                out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
-                for id in ids {
-                    put_bytes(out, id.as_bytes());
-                }
+                put_ids(out, ids);
             }
             Op::Vacuum { index } => {
                 out.push(13);
@@ -213,10 +218,7 @@ impl Op {
             Op::Reinforce { index, ids, at } => {
                 out.push(12);
                 put_bytes(out, index.as_bytes());
-                out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
-                for id in ids {
-                    put_bytes(out, id.as_bytes());
-                }
+                put_ids(out, ids);
                 out.extend_from_slice(&at.to_le_bytes());
             }
             Op::Delete { index, id } => {
@@ -307,11 +309,7 @@ impl Op {
             13 => Op::Vacuum { index: r.string()? },
             16 => Op::GraphVacuum { before: r.i64()? },
             17 | 18 => {
-                let n = r.u32()?;
-                let mut ids = Vec::with_capacity(n.min(1 << 16));
-                for _ in 0..n {
-                    ids.push(r.string()?);
-                }
+                let ids = r.ids()?;
                 if opcode == 17 {
                     Op::RepairDone { ids }
                 } else {
@@ -328,19 +326,11 @@ impl Op {
                 count: r.u32()? as u32,
                 ef: r.u32()? as u32,
             },
-            12 => {
-                let index = r.string()?;
-                let n = r.u32()?;
-                let mut ids = Vec::with_capacity(n.min(1 << 16));
-                for _ in 0..n {
-                    ids.push(r.string()?);
-                }
-                Op::Reinforce {
-                    index,
-                    ids,
-                    at: r.i64()?,
-                }
-            }
+            12 => Op::Reinforce {
+                index: r.string()?,
+                ids: r.ids()?,
+                at: r.i64()?,
+            },
             4 => Op::Delete {
                 index: r.string()?,
                 id: r.string()?,
@@ -431,6 +421,14 @@ impl<'a> Reader<'a> {
     }
     fn string(&mut self) -> Result<String, OpDecodeError> {
         String::from_utf8(self.bytes()?.to_vec()).map_err(|_| OpDecodeError::Utf8)
+    }
+    fn ids(&mut self) -> Result<Vec<String>, OpDecodeError> {
+        let n = self.u32()?;
+        let mut ids = Vec::with_capacity(n.min(1 << 16));
+        for _ in 0..n {
+            ids.push(self.string()?);
+        }
+        Ok(ids)
     }
     fn vector(&mut self) -> Result<Vec<f32>, OpDecodeError> {
         let n = self.u32()?;

@@ -146,10 +146,6 @@ impl ShardLog {
         })
     }
 
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
     /// The log being appended to.
     pub fn log_path(&self) -> PathBuf {
         self.dir.join(log_name(self.generation))

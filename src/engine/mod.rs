@@ -436,23 +436,15 @@ impl Engine {
         let n = self.shards();
         let mut finished = 0;
         for s in 0..n {
-            loop {
-                let owned = index.to_owned();
-                let started = std::time::Instant::now();
-                let (done, total) = self
-                    .write(s, move |ctx| {
-                        ctx.prepare_mut()
-                            .index_mut(&owned)?
-                            .compress_step(precision, COMPRESS_STEP_ROWS)
-                    })
-                    .await??;
-                progress(finished + done, finished + total);
-                if done >= total {
-                    finished += total;
-                    break;
-                }
-                pause(started.elapsed().mul_f64(rest.max(0.0))).await;
-            }
+            let owned = index.to_owned();
+            let step = move |ctx: &mut ShardState| {
+                ctx.prepare_mut()
+                    .index_mut(&owned)?
+                    .compress_step(precision, COMPRESS_STEP_ROWS)
+            };
+            finished += self
+                .run_steps(s, rest, &pause, finished, &progress, step)
+                .await?;
             let owned = index.to_owned();
             self.write(s, move |ctx| {
                 ctx.apply(Op::Compress {
@@ -464,6 +456,38 @@ impl Engine {
         }
         self.catalog_mut().set_precision(index, precision)?;
         Ok(())
+    }
+
+    /// Runs `step` on shard `s` until it reports `(done, total)` with `done >= total`,
+    /// awaiting `pause(step time * rest)` between steps so searches keep the shard
+    /// most of the time; `progress` gets the counts offset by `finished`. Returns the
+    /// shard's total.
+    async fn run_steps<P, F, S>(
+        &self,
+        s: usize,
+        rest: f64,
+        pause: &P,
+        finished: usize,
+        progress: &impl Fn(usize, usize),
+        step: S,
+    ) -> Result<usize>
+    where
+        P: Fn(Duration) -> F,
+        F: Future<Output = ()>,
+        S: Fn(&mut ShardState) -> std::result::Result<(usize, usize), ShardError>
+            + Clone
+            + Send
+            + 'static,
+    {
+        loop {
+            let started = std::time::Instant::now();
+            let (done, total) = self.write(s, step.clone()).await??;
+            progress(finished + done, finished + total);
+            if done >= total {
+                return Ok(total);
+            }
+            pause(started.elapsed().mul_f64(rest.max(0.0))).await;
+        }
     }
 
     /// Vacuums an index on every shard, one after the other. Each shard rebuilds the
@@ -487,25 +511,17 @@ impl Engine {
         let mut removed = 0;
         let mut finished = 0;
         for s in 0..n {
-            loop {
-                let owned = index.to_owned();
-                let started = std::time::Instant::now();
-                let (done, total) = self
-                    .write(s, move |ctx| -> std::result::Result<_, ShardError> {
-                        let ix = ctx.prepare_mut().index_mut(&owned)?;
-                        if ix.deleted() == 0 {
-                            return Ok((0, 0));
-                        }
-                        Ok(ix.vacuum_step(VACUUM_STEP_LISTS))
-                    })
-                    .await??;
-                progress(finished + done, finished + total);
-                if done >= total {
-                    finished += total;
-                    break;
+            let owned = index.to_owned();
+            let step = move |ctx: &mut ShardState| -> std::result::Result<_, ShardError> {
+                let ix = ctx.prepare_mut().index_mut(&owned)?;
+                if ix.deleted() == 0 {
+                    return Ok((0, 0));
                 }
-                pause(started.elapsed().mul_f64(rest.max(0.0))).await;
-            }
+                Ok(ix.vacuum_step(VACUUM_STEP_LISTS))
+            };
+            finished += self
+                .run_steps(s, rest, &pause, finished, &progress, step)
+                .await?;
             let owned = index.to_owned();
             removed += self
                 .write(s, move |ctx| -> std::result::Result<usize, ShardError> {
