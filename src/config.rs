@@ -36,9 +36,9 @@ pub struct Config {
     pub skip_corrupt: bool,
     /// `-log-direct`: write logs with direct I/O and pipelined group commit.
     pub log_direct: bool,
-    /// `-save "S C"`: compact the log after S seconds if C writes happened.
+    /// `-save "S C"`: snapshot after S seconds if C writes happened.
     pub save: Option<(u64, u64)>,
-    /// `-aof-rewrite-percentage P`: compact when the log grew by P% (0 disables).
+    /// `-aof-rewrite-percentage P`: snapshot when the log grew by P% (0 disables).
     pub rewrite_percentage: Option<u64>,
 }
 
@@ -47,9 +47,9 @@ pub const USAGE: &str = "usage: kektordb [flags]
   -auth-token TOKEN       require 'Authorization: Bearer TOKEN' (env KEKTOR_TOKEN)
   -shards N               shard executors, default one per CPU
   -no-pin                 do not pin shard executors to CPUs
-    -body-bytes-max N       largest request body, default 536870912 (512 MiB)
-  -aof-path DIR           data directory for the per-shard logs (env KEKTOR_DATA_DIR),
-                          default ./kektor_data
+  -body-bytes-max N       largest request body, default 536870912 (512 MiB)
+  -aof-path DIR           data directory for the per-shard logs and snapshots
+                          (env KEKTOR_DATA_DIR), default ./kektor_data
   -in-memory              keep no logs: nothing survives a restart
   -fsync POLICY           always (default: acknowledged = on disk), everysec, no
   -skip-corrupt           start even if a log is corrupt in the middle (skips it)
@@ -57,9 +57,10 @@ pub const USAGE: &str = "usage: kektordb [flags]
                           commit: searches are not held up by fsyncs, single writers
                           are slower (see docs/decisions.md)
   -version                print the version
-  -save 'S C'             compact the log after S seconds if C writes happened
+  -save 'S C'             snapshot after S seconds if C writes happened
                           (default '60 1000'; '' disables)
-  -aof-rewrite-percentage P  compact when the log grew by P% (default 100; 0 disables)
+  -aof-rewrite-percentage P  snapshot when the log grew by P% of the last snapshot
+                          (default 100; 0 disables)
 Not available yet (refused if given): -mcp/KEKTOR_ENABLE_MCP,
   -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config, -vectorizers-config.";
 
