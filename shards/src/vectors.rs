@@ -222,42 +222,15 @@ impl VectorStore {
     /// A copy with only the rows in `kept` (ascending), renumbered densely.
     pub(crate) fn retain_rows(&self, kept: &[u32]) -> VectorStore {
         let d = self.dim;
-        let rows = |a: &[f32]| -> Vec<f32> {
-            if a.is_empty() {
-                return Vec::new();
-            }
-            kept.iter()
-                .flat_map(|&r| &a[r as usize * d..(r as usize + 1) * d])
-                .copied()
-                .collect()
-        };
         VectorStore {
             dim: d,
             metric: self.metric,
             precision: self.precision,
             len: kept.len(),
-            f32s: rows(&self.f32s),
-            f16s: if self.f16s.is_empty() {
-                Vec::new()
-            } else {
-                kept.iter()
-                    .flat_map(|&r| &self.f16s[r as usize * d..(r as usize + 1) * d])
-                    .copied()
-                    .collect()
-            },
-            i8s: if self.i8s.is_empty() {
-                Vec::new()
-            } else {
-                kept.iter()
-                    .flat_map(|&r| &self.i8s[r as usize * d..(r as usize + 1) * d])
-                    .copied()
-                    .collect()
-            },
-            i8_norms: if self.i8_norms.is_empty() {
-                Vec::new()
-            } else {
-                kept.iter().map(|&r| self.i8_norms[r as usize]).collect()
-            },
+            f32s: keep_rows(&self.f32s, kept, d),
+            f16s: keep_rows(&self.f16s, kept, d),
+            i8s: keep_rows(&self.i8s, kept, d),
+            i8_norms: keep_rows(&self.i8_norms, kept, 1),
             quant: self.quant,
             trained_at: self.trained_at.min(kept.len()),
             k: self.k,
@@ -426,6 +399,19 @@ impl VectorStore {
 }
 
 #[inline]
+/// Rows `kept` (of `width` values each) of `a`, in order; empty stays empty (an
+/// array the precision does not use).
+fn keep_rows<T: Copy>(a: &[T], kept: &[u32], width: usize) -> Vec<T> {
+    if a.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(kept.len() * width);
+    for &r in kept {
+        out.extend_from_slice(&a[r as usize * width..(r as usize + 1) * width]);
+    }
+    out
+}
+
 fn f32_distance(k: &Kernels, metric: Metric, q: &[f32], x: &[f32]) -> f32 {
     match metric {
         Metric::Euclidean => (k.l2sq_f32)(q, x),

@@ -84,11 +84,13 @@ pub async fn run(
     // Log writes run in a latency-sensitive task queue: their io_uring completions
     // arrive on glommio's latency ring, which makes `need_preempt` true, so the loop
     // below yields to them between jobs instead of after the whole queue of jobs.
-    let log_queue = glommio::executor().create_task_queue(
-        Shares::default(),
-        Latency::Matters(Duration::from_millis(1)),
-        &format!("log-{i}"),
-    );
+    let log_queue = direct.then(|| {
+        glommio::executor().create_task_queue(
+            Shares::default(),
+            Latency::Matters(Duration::from_millis(1)),
+            &format!("log-{i}"),
+        )
+    });
     loop {
         if inflight.is_some() {
             glommio::executor().yield_if_needed().await;
@@ -169,7 +171,8 @@ pub async fn run(
                             let r = write(&mut log, &bytes, want_sync).await;
                             (log, bytes, r)
                         };
-                        let task = glommio::spawn_local_into(flush, log_queue)
+                        let queue = log_queue.expect("direct mode has a log task queue");
+                        let task = glommio::spawn_local_into(flush, queue)
                             .expect("the log task queue exists");
                         inflight = Some(Flush {
                             task: Box::pin(task),

@@ -285,7 +285,7 @@ fn decode_index(
             if count > m {
                 return Err(SnapshotError::at(upper_s.offset, "upper list too long"));
             }
-            lists.push(array_from(c.take(4 * count)?));
+            lists.push(bytemuck::pod_collect_to_vec(c.take(4 * count)?));
         }
         upper.insert(node as u32, lists);
     }
@@ -309,10 +309,4 @@ fn decode_index(
     })
     .map_err(bad)?;
     Ok(n)
-}
-
-fn array_from(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
-        .collect()
 }
