@@ -6,6 +6,8 @@
 use kektordb_shards::durable::FsyncPolicy;
 use thiserror::Error;
 
+use crate::http::HttpLimits;
+
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
     #[error("unknown flag '{0}' (see --help)")]
@@ -29,7 +31,8 @@ pub struct Config {
     pub auth_token: Option<String>,
     pub shards: usize,
     pub pin: bool,
-    pub body_bytes_max: usize,
+    /// Body size, timeouts and connection caps of the HTTP front end.
+    pub http: HttpLimits,
     /// None: in memory only.
     pub data_dir: Option<String>,
     pub fsync: FsyncPolicy,
@@ -48,6 +51,15 @@ pub const USAGE: &str = "usage: kektordb [flags]
   -shards N               shard executors, default one per CPU
   -no-pin                 do not pin shard executors to CPUs
   -body-bytes-max N       largest request body, default 536870912 (512 MiB)
+  -body-bytes-in-flight-max N  request body bytes held at once per executor,
+                          default 1073741824 (1 GiB; at least -body-bytes-max)
+  -connections-max N      open HTTP connections in all, default 80% of the file
+                          descriptors (RLIMIT_NOFILE, raised to its hard limit)
+  -http-head-timeout D    a request head must be complete D after its first
+                          byte (seconds or Go duration), default 10s
+  -http-idle-timeout D    close keep-alive connections idle this long, default 60s
+  -http-write-timeout D   close a connection whose response makes no progress
+                          this long, default 30s
   -aof-path DIR           data directory for the per-shard logs and snapshots
                           (env KEKTOR_DATA_DIR), default ./kektor_data
   -in-memory              keep no logs: nothing survives a restart
@@ -67,7 +79,7 @@ Not available yet (refused if given): -mcp/KEKTOR_ENABLE_MCP,
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Run(Config),
+    Run(Box<Config>),
     Help,
     Version,
 }
@@ -96,7 +108,7 @@ pub fn parse(
         auth_token: env("KEKTOR_TOKEN").filter(|t| !t.is_empty()),
         shards: std::thread::available_parallelism().map_or(1, |p| p.get()),
         pin: true,
-        body_bytes_max: 512 << 20,
+        http: HttpLimits::default(),
         data_dir: Some(env("KEKTOR_DATA_DIR").unwrap_or_else(|| "kektor_data".into())),
         fsync: FsyncPolicy::Always,
         skip_corrupt: false,
@@ -143,6 +155,16 @@ pub fn parse(
                     reason: "expected a positive integer".into(),
                 })
         };
+        let duration = |flag: &str, v: String| -> Result<std::time::Duration, ConfigError> {
+            kektordb_shards::duration::parse_flag(&v)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or(ConfigError::InvalidValue {
+                    flag: flag.into(),
+                    value: v,
+                    reason: "expected a positive duration (seconds, or e.g. 500ms, 10s, 2m)".into(),
+                })
+        };
         match name {
             "h" | "help" => return Ok(Command::Help),
             "version" => return Ok(Command::Version),
@@ -150,7 +172,14 @@ pub fn parse(
             "auth-token" => cfg.auth_token = Some(value(name)?).filter(|t| !t.is_empty()),
             "shards" => cfg.shards = number(name, value(name)?)?,
             "no-pin" => cfg.pin = false,
-            "body-bytes-max" => cfg.body_bytes_max = number(name, value(name)?)?,
+            "body-bytes-max" => cfg.http.body_bytes_max = number(name, value(name)?)?,
+            "body-bytes-in-flight-max" => {
+                cfg.http.body_bytes_in_flight_max = number(name, value(name)?)?
+            }
+            "connections-max" => cfg.http.connections_max = Some(number(name, value(name)?)?),
+            "http-head-timeout" => cfg.http.head_timeout = duration(name, value(name)?)?,
+            "http-idle-timeout" => cfg.http.idle_timeout = duration(name, value(name)?)?,
+            "http-write-timeout" => cfg.http.write_timeout = duration(name, value(name)?)?,
             "aof-path" => cfg.data_dir = Some(value(name)?),
             "in-memory" => cfg.data_dir = None,
             "skip-corrupt" => cfg.skip_corrupt = true,
@@ -199,7 +228,7 @@ pub fn parse(
             _ => return Err(ConfigError::UnknownFlag(arg.clone())),
         }
     }
-    Ok(Command::Run(cfg))
+    Ok(Command::Run(Box::new(cfg)))
 }
 
 #[cfg(test)]
@@ -280,6 +309,26 @@ mod tests {
         assert_eq!((c.save, c.rewrite_percentage), (Some((30, 5)), Some(50)));
         assert!(matches!(
             run(&["-save", "60"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        let Command::Run(c) = run(
+            &[
+                "-http-head-timeout",
+                "2",
+                "-http-idle-timeout=500ms",
+                "-connections-max",
+                "100",
+            ],
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.http.head_timeout, std::time::Duration::from_secs(2));
+        assert_eq!(c.http.idle_timeout, std::time::Duration::from_millis(500));
+        assert_eq!(c.http.connections_max, Some(100));
+        assert!(matches!(
+            run(&["-http-write-timeout", "0"], &[]),
             Err(ConfigError::InvalidValue { .. })
         ));
     }

@@ -1,10 +1,21 @@
 //! The `kektordb` server: parses flags and environment, starts one shard executor per
-//! core and the HTTP API on them, then serves until killed.
+//! core and the HTTP API on them, then serves until SIGTERM or SIGINT, when it stops
+//! cleanly: no new connections, requests in flight answered, every log flushed and
+//! synced, exit 0. A second signal exits at once.
 
-use kektordb::config::{self, Command, USAGE};
+use kektordb::config::{self, Command, Config, USAGE};
 use kektordb::{Engine, Options};
+use nix::sys::signal::{SigSet, Signal};
 
 fn main() {
+    // Blocked before any thread starts, so every thread inherits the mask and the
+    // signals wait for `sigwait` below instead of killing the process mid-write.
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGTERM);
+    signals.add(Signal::SIGINT);
+    if let Err(e) = signals.thread_block() {
+        eprintln!("kektordb: cannot block signals: {e}");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cfg = match config::parse(&args, |k| std::env::var(k).ok()) {
         Ok(Command::Run(cfg)) => cfg,
@@ -21,7 +32,54 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let engine = match Engine::open(Options {
+    let engine = match Engine::open(options(&cfg)) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("kektordb: {e}");
+            std::process::exit(1);
+        }
+    };
+    for note in engine.recovery().iter().flat_map(|r| &r.notes) {
+        eprintln!("kektordb: warning: {note}");
+    }
+    let server = match kektordb::http::serve(
+        &engine,
+        &cfg.http_addr,
+        cfg.auth_token.clone(),
+        cfg.http.clone(),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kektordb: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!(
+        "kektordb {} listening on http://{} ({} shards{}); {}",
+        env!("CARGO_PKG_VERSION"),
+        server.addr(),
+        engine.shards(),
+        if cfg.auth_token.is_some() {
+            ", bearer token required"
+        } else {
+            ""
+        },
+        storage_line(&cfg, &engine),
+    );
+    let first = signals.wait().unwrap_or(Signal::SIGTERM);
+    eprintln!("kektordb: {first}: stopping (answering requests in flight, then syncing the logs)");
+    std::thread::spawn(move || {
+        let again = signals.wait().unwrap_or(Signal::SIGTERM);
+        eprintln!("kektordb: {again} again: exiting now");
+        std::process::exit(130);
+    });
+    server.shutdown();
+    engine.close();
+    eprintln!("kektordb: stopped cleanly");
+}
+
+fn options(cfg: &Config) -> Options {
+    Options {
         shards: cfg.shards,
         pin: cfg.pin,
         data_dir: cfg.data_dir.clone().map(Into::into),
@@ -34,50 +92,22 @@ fn main() {
                 .map(|(secs, changes)| (std::time::Duration::from_secs(secs), changes)),
             rewrite_percentage: cfg.rewrite_percentage,
         },
-    }) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("kektordb: {e}");
-            std::process::exit(1);
-        }
-    };
-    match kektordb::http::serve(
-        &engine,
-        &cfg.http_addr,
-        cfg.auth_token.clone(),
-        cfg.body_bytes_max,
-    ) {
-        Ok(addr) => {
-            let storage = match &cfg.data_dir {
-                Some(dir) => {
-                    let records: usize = engine.recovery().iter().map(|r| r.records).sum();
-                    let torn: u64 = engine.recovery().iter().map(|r| r.truncated_bytes).sum();
-                    let skipped: usize = engine.recovery().iter().map(|r| r.skipped.len()).sum();
-                    let nodes: usize = engine.recovery().iter().map(|r| r.snapshot_nodes).sum();
-                    format!(
-                        "data in {dir} (fsync {:?}; loaded {nodes} nodes from snapshots, replayed {records} records, truncated {torn} torn bytes, skipped {skipped} corrupt regions)",
-                        cfg.fsync
-                    )
-                }
-                None => "in memory only: nothing survives a restart".to_owned(),
-            };
-            eprintln!(
-                "kektordb {} listening on http://{addr} ({} shards{}); {storage}",
-                env!("CARGO_PKG_VERSION"),
-                engine.shards(),
-                if cfg.auth_token.is_some() {
-                    ", bearer token required"
-                } else {
-                    ""
-                },
-            );
-        }
-        Err(e) => {
-            eprintln!("kektordb: {e}");
-            std::process::exit(1);
-        }
     }
-    loop {
-        std::thread::park();
+}
+
+fn storage_line(cfg: &Config, engine: &Engine) -> String {
+    match &cfg.data_dir {
+        Some(dir) => {
+            let r = engine.recovery();
+            let records: usize = r.iter().map(|r| r.records).sum();
+            let torn: u64 = r.iter().map(|r| r.truncated_bytes).sum();
+            let skipped: usize = r.iter().map(|r| r.skipped.len()).sum();
+            let nodes: usize = r.iter().map(|r| r.snapshot_nodes).sum();
+            format!(
+                "data in {dir} (fsync {:?}; loaded {nodes} nodes from snapshots, replayed {records} records, truncated {torn} torn bytes, skipped {skipped} corrupt regions)",
+                cfg.fsync
+            )
+        }
+        None => "in memory only: nothing survives a restart".to_owned(),
     }
 }

@@ -8,13 +8,39 @@ mod support;
 use serde_json::{json, Value};
 use support::Server;
 
+/// Bytes recovery reads: each shard's newest snapshot and the logs after it (the
+/// previous generation, kept as a fallback, is not counted).
 fn log_bytes(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     for shard in std::fs::read_dir(dir).unwrap() {
         let shard = shard.unwrap().path();
-        if shard.is_dir() {
-            for f in std::fs::read_dir(&shard).unwrap() {
-                total += f.unwrap().metadata().unwrap().len();
+        if !shard.is_dir() {
+            continue;
+        }
+        let files: Vec<(String, u64)> = std::fs::read_dir(&shard)
+            .unwrap()
+            .map(|f| {
+                let f = f.unwrap();
+                let name = f.file_name().to_string_lossy().into_owned();
+                (name, f.metadata().unwrap().len())
+            })
+            .collect();
+        let generation = |name: &str, prefix: &str, suffix: &str| -> Option<u64> {
+            name.strip_prefix(prefix)?
+                .strip_suffix(suffix)?
+                .parse()
+                .ok()
+        };
+        let newest = files
+            .iter()
+            .filter_map(|(n, _)| generation(n, "snap.", ".bin"))
+            .max()
+            .unwrap_or(0);
+        for (name, len) in &files {
+            let live = generation(name, "snap.", ".bin") == Some(newest)
+                || generation(name, "aof.", ".log").is_some_and(|g| g >= newest);
+            if live {
+                total += len;
             }
         }
     }

@@ -2,10 +2,11 @@
 //! knowledge of indexes or shards. Today: the standard ANN benchmark formats
 //! (`.fvecs`, `.ivecs`), the AOF record framing (`record`), the snapshot container
 //! (`snapfile`, read through `mapped`), the storage the log is written to
-//! (`storage`: files, memory, and a fault-injecting storage for tests) and the
-//! server's direct-I/O log on glommio (`dma_log`).
+//! (`storage`: files, memory, and a fault-injecting storage for tests), atomic file
+//! replacement (`atomic`) and the server's direct-I/O log on glommio (`dma_log`).
 
 pub mod ann_files;
+pub mod atomic;
 pub mod dma_log;
 pub mod mapped;
 pub mod record;

@@ -70,6 +70,22 @@ pub struct RecoveryReport {
     pub truncated_bytes: u64,
     /// (offset, bytes skipped) of corrupt regions skipped on request.
     pub skipped: Vec<(u64, u64)>,
+    /// What the owner did beyond replaying (a damaged snapshot set aside, a missing
+    /// index part re-created), one sentence each, for the operator.
+    pub notes: Vec<String>,
+}
+
+/// Why the log cannot be written. While a shard has one, every logged write is
+/// refused before it applies ([`ShardError::LogUnavailable`]); reads go on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogFailure {
+    pub reason: String,
+    /// A failed write (EPERM, ENOSPC) is retried: the file is cut back to its last
+    /// good length and the pending records written again; success clears the
+    /// failure. A failed fsync is not retried: after one, the kernel may have
+    /// dropped the dirty pages, so a later successful fsync would prove nothing.
+    /// The shard stays read-only until restart.
+    pub retryable: bool,
 }
 
 /// When the log is compacted on its own.
@@ -104,6 +120,7 @@ pub struct DurableShard<S: Storage> {
     /// Bytes the owner appended to the log itself since it was opened
     /// ([`DurableShard::take_pending`]).
     appended: u64,
+    failed: Option<LogFailure>,
 }
 
 impl<S: Storage> DurableShard<S> {
@@ -122,6 +139,7 @@ impl<S: Storage> DurableShard<S> {
             compacted_bytes: 0,
             importing: false,
             appended: 0,
+            failed: None,
         }
     }
 
@@ -172,6 +190,7 @@ impl<S: Storage> DurableShard<S> {
                 compacted_bytes,
                 importing: false,
                 appended: 0,
+                failed: None,
             },
             report,
         ))
@@ -189,11 +208,13 @@ impl<S: Storage> DurableShard<S> {
         &mut self.shard
     }
 
-    /// Applies `op`; when it succeeds and there is a log, queues its record.
+    /// Applies `op`; when it succeeds and there is a log, queues its record. Refused
+    /// while the log cannot be written ([`DurableShard::log_failure`]).
     pub fn apply(&mut self, op: Op) -> Result<(), ShardError> {
         if self.log.is_none() {
             return self.shard.apply(op);
         }
+        self.refuse_if_failed()?;
         self.payload.clear();
         op.encode(&mut self.payload);
         self.shard.apply(op)?;
@@ -205,6 +226,7 @@ impl<S: Storage> DurableShard<S> {
     /// Applies `op` without logging it (import): it is lost on a crash until the
     /// next compaction writes the whole state.
     pub fn apply_unlogged(&mut self, op: Op) -> Result<(), ShardError> {
+        self.refuse_if_failed()?;
         self.shard.apply(op)?;
         if self.log.is_some() {
             self.importing = true;
@@ -213,14 +235,50 @@ impl<S: Storage> DurableShard<S> {
         Ok(())
     }
 
+    fn refuse_if_failed(&self) -> Result<(), ShardError> {
+        match &self.failed {
+            Some(f) => Err(ShardError::LogUnavailable {
+                reason: f.reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the log cannot be written, if it cannot.
+    pub fn log_failure(&self) -> Option<&LogFailure> {
+        self.failed.as_ref()
+    }
+
+    /// Records a failed write (`retryable`) or sync of the log, for an owner that
+    /// writes the log itself (the server's DMA log).
+    pub fn mark_failed(&mut self, reason: String, retryable: bool) {
+        let retryable = retryable && self.failed.as_ref().is_none_or(|f| f.retryable);
+        self.failed = Some(LogFailure { reason, retryable });
+    }
+
+    /// The owner's retry of a retryable failure succeeded.
+    pub fn clear_failure(&mut self) {
+        if self.failed.as_ref().is_some_and(|f| f.retryable) {
+            self.failed = None;
+        }
+    }
+
     /// Writes every queued record and syncs as the policy says. Writes applied since
-    /// the last commit may be acknowledged once this returns Ok.
+    /// the last commit may be acknowledged once this returns Ok. On an error the
+    /// records stay queued and the shard refuses writes ([`LogFailure`]); calling
+    /// `commit` again retries a retryable failure and clears it on success.
     pub fn commit(&mut self) -> std::io::Result<()> {
         let Some(log) = self.log.as_mut() else {
             return Ok(());
         };
+        if let Some(f) = self.failed.as_ref().filter(|f| !f.retryable) {
+            return Err(std::io::Error::other(f.reason.clone()));
+        }
         if !self.pending.is_empty() {
-            log.append(&self.pending)?;
+            if let Err(e) = log.append(&self.pending) {
+                self.mark_failed(format!("log write failed: {e}"), true);
+                return Err(e);
+            }
             self.pending.clear();
             self.unsynced = true;
         }
@@ -230,19 +288,30 @@ impl<S: Storage> DurableShard<S> {
             FsyncPolicy::No => false,
         };
         if due && self.unsynced {
-            log.sync()?;
-            self.unsynced = false;
-            self.last_sync = Instant::now();
+            self.sync_now()?;
         }
+        self.clear_failure();
         Ok(())
     }
 
-    /// Syncs if anything written is not yet synced (the `EverySec` timer).
+    fn sync_now(&mut self) -> std::io::Result<()> {
+        let Some(log) = self.log.as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = log.sync() {
+            self.mark_failed(format!("log sync failed: {e}"), false);
+            return Err(e);
+        }
+        self.unsynced = false;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Syncs if anything written is not yet synced (the `EverySec` timer, a clean
+    /// stop).
     pub fn sync_if_unsynced(&mut self) -> std::io::Result<()> {
-        if let (Some(log), true) = (self.log.as_mut(), self.unsynced) {
-            log.sync()?;
-            self.unsynced = false;
-            self.last_sync = Instant::now();
+        if self.unsynced {
+            self.sync_now()?;
         }
         Ok(())
     }

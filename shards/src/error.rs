@@ -19,6 +19,15 @@ pub enum ShardError {
     DimensionOutOfRange { got: usize, max: usize },
     #[error("vector has a non-finite value at position {position}")]
     NonFiniteValue { position: usize },
+    /// A finite value whose arithmetic would overflow (distances, norms) or that
+    /// the index's precision cannot represent (float16 above 65504).
+    #[error("vector value {value} at position {position} is out of range: |x| must be at most {max} {why}")]
+    ValueOutOfRange {
+        position: usize,
+        value: f32,
+        max: f32,
+        why: &'static str,
+    },
     #[error("{what} must be at most {max}, got {got}")]
     TooLarge {
         what: &'static str,
@@ -31,6 +40,9 @@ pub enum ShardError {
     TextSearchDisabled { index: String },
     #[error("filter: {0}")]
     Filter(#[from] crate::filter::FilterError),
+    /// The shard's log cannot be written: writes are refused, reads go on.
+    #[error("writes are refused: {reason}; reads still work")]
+    LogUnavailable { reason: String },
 }
 
 impl ShardError {

@@ -14,6 +14,9 @@ use crate::error::{Result, ShardError};
 pub const RELATION_BYTES_MAX: usize = 256;
 /// Most properties on one edge.
 pub const EDGE_PROPS_MAX: usize = 64;
+/// Largest properties object of one edge, measured as its JSON encoding (the same
+/// bound as item metadata).
+pub const EDGE_PROPS_BYTES_MAX: usize = crate::limits::METADATA_BYTES_MAX;
 /// Most versions (create/delete cycles) kept for one (source, relation, target).
 pub const EDGE_VERSIONS_MAX: usize = 1_024;
 
@@ -77,6 +80,14 @@ pub fn check_props(props: &Map<String, Value>) -> Result<()> {
             "edge props",
             props.len(),
             EDGE_PROPS_MAX,
+        ));
+    }
+    let bytes = crate::index::json_len(props);
+    if bytes > EDGE_PROPS_BYTES_MAX {
+        return Err(ShardError::too_large(
+            "edge props bytes",
+            bytes,
+            EDGE_PROPS_BYTES_MAX,
         ));
     }
     if let Some(k) = props

@@ -8,6 +8,7 @@
 
 pub mod distance;
 pub mod durable;
+pub mod duration;
 pub mod error;
 pub mod filter;
 pub mod graph;

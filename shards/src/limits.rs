@@ -16,6 +16,12 @@ pub const EF_CONSTRUCTION_MAX: usize = 4_096;
 pub const INDEX_NAME_BYTES_MAX: usize = 256;
 /// Longest vector id in bytes.
 pub const ID_BYTES_MAX: usize = 1_024;
+/// Largest |x| of a vector value: at `DIM_MAX` dimensions every squared distance,
+/// dot product and norm computed in float32 stays finite (checked below).
+pub const VALUE_ABS_MAX: f32 = 1e15;
+/// Largest |x| a float16 index stores (IEEE half's largest finite value); cosine
+/// indexes store normalized rows, so only the other metrics are bound by it.
+pub const F16_ABS_MAX: f32 = 65_504.0;
 /// Largest metadata object, measured as its JSON encoding, in bytes.
 pub const METADATA_BYTES_MAX: usize = 64 * 1024;
 /// Longest KV key in bytes.
@@ -44,6 +50,10 @@ const _: () = assert!(
 const _: () = assert!(
     DIM_MAX * 254 * 254 <= u32::MAX as usize,
     "int8 l2 must fit u32"
+);
+const _: () = assert!(
+    DIM_MAX as f32 * (2.0 * VALUE_ABS_MAX) * (2.0 * VALUE_ABS_MAX) < f32::MAX / 2.0,
+    "squared L2 at the limits must stay finite"
 );
 /// Most node slots (live, deleted and entities) in one index part on one shard; graph
 /// searches use bit 31 of a node id as a flag.

@@ -2,46 +2,40 @@
 //! searches out, sums BM25 statistics so IDF is global, and merges top-k. This is the
 //! embeddable library API; the server runs the same [`Shard`]s on per-core executors.
 
-use serde_json::{Map, Value};
-
 use crate::error::Result;
 use crate::index::{IndexConfig, IndexMemory, Item};
-use crate::router::{split_by_shard, Catalog, SearchPlan};
+use crate::router::{Catalog, Partitioner, RouteHash, SearchPlan};
 use crate::search::{SearchHit, SearchRequest};
 use crate::shard::Shard;
 use crate::text::CorpusStats;
 
-pub use crate::router::{route_hash, shard_of};
-
-/// One item of an add-batch.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewItem {
-    pub id: String,
-    pub vector: Vec<f32>,
-    pub metadata: Map<String, Value>,
-}
-
-/// What the router knows about an index: its config and its fixed dimension.
-#[derive(Clone, Debug, PartialEq)]
-pub struct IndexInfo {
-    pub config: IndexConfig,
-    pub dim: Option<usize>,
-    pub len: usize,
-    pub memory: IndexMemory,
-}
+pub use crate::router::{IndexInfo, NewItem};
 
 pub struct ShardSet {
     shards: Vec<Shard>,
     catalog: Catalog,
+    partitioner: Partitioner,
 }
 
 impl ShardSet {
     pub fn new(shards: usize) -> ShardSet {
+        ShardSet::with_hash(shards, RouteHash::Fnv1aMix)
+    }
+
+    /// Shards that route ids with `hash` (the server's data directories record
+    /// theirs; see [`RouteHash`]).
+    pub fn with_hash(shards: usize, hash: RouteHash) -> ShardSet {
         assert!(shards >= 1, "at least one shard");
         ShardSet {
             shards: (0..shards).map(|_| Shard::new()).collect(),
             catalog: Catalog::default(),
+            partitioner: Partitioner::new(shards, hash),
         }
+    }
+
+    /// Which shard owns which id.
+    pub fn partitioner(&self) -> Partitioner {
+        self.partitioner
     }
 
     pub fn shards(&self) -> &[Shard] {
@@ -109,9 +103,8 @@ impl ShardSet {
     pub fn add_batch(&mut self, index: &str, items: Vec<NewItem>) -> Result<()> {
         let dim = self.check_batch(index, &items)?;
         self.catalog.set_dim(index, dim)?;
-        let n = self.shards.len();
         for it in items {
-            let s = shard_of(&it.id, n);
+            let s = self.partitioner.shard_of(&it.id);
             self.shards[s].upsert(index, &it.id, &it.vector, it.metadata)?;
         }
         Ok(())
@@ -120,7 +113,7 @@ impl ShardSet {
     /// Splits a batch by owning shard (for callers that apply parts in parallel,
     /// after [`ShardSet::check_batch`] and [`ShardSet::set_dim`]).
     pub fn split_batch(&self, items: Vec<NewItem>) -> Vec<Vec<NewItem>> {
-        split_by_shard(items, self.shards.len())
+        self.partitioner.group(items, |it| it.id.as_str())
     }
 
     /// Records an index's dimension (as returned by [`ShardSet::check_batch`]).
@@ -130,13 +123,13 @@ impl ShardSet {
 
     pub fn delete(&mut self, index: &str, id: &str) -> Result<bool> {
         self.dim(index)?;
-        let s = shard_of(id, self.shards.len());
+        let s = self.partitioner.shard_of(id);
         self.shards[s].delete(index, id)
     }
 
     pub fn get(&self, index: &str, id: &str) -> Result<Option<Item>> {
         self.dim(index)?;
-        self.shards[shard_of(id, self.shards.len())].get(index, id)
+        self.shards[self.partitioner.shard_of(id)].get(index, id)
     }
 
     /// Vector, text, filtered and hybrid search over every shard.
@@ -162,16 +155,16 @@ impl ShardSet {
     }
 
     pub fn kv_set(&mut self, key: &str, value: Vec<u8>) -> Result<()> {
-        let s = shard_of(key, self.shards.len());
+        let s = self.partitioner.shard_of(key);
         self.shards[s].kv_mut().set(key, value)
     }
 
     pub fn kv_get(&self, key: &str) -> Option<&[u8]> {
-        self.shards[shard_of(key, self.shards.len())].kv().get(key)
+        self.shards[self.partitioner.shard_of(key)].kv().get(key)
     }
 
     pub fn kv_delete(&mut self, key: &str) -> bool {
-        let s = shard_of(key, self.shards.len());
+        let s = self.partitioner.shard_of(key);
         self.shards[s].kv_mut().delete(key)
     }
 }

@@ -1,6 +1,8 @@
 //! Errors of the engine layer: the data plane's typed errors plus what can go wrong
-//! with executors and messages.
+//! with executors, files and messages. Each transport maps them to its own codes in
+//! one place (`http/errors.rs` for HTTP).
 
+use kektordb_shards::durable::RecoverError;
 use kektordb_shards::ShardError;
 use thiserror::Error;
 
@@ -16,8 +18,23 @@ pub enum EngineError {
     Start(String),
     #[error("storage: {0}")]
     Storage(String),
-    #[error("recovering shard {shard}: {reason}")]
-    Recover { shard: usize, reason: String },
+    /// The log write or sync covering an applied write failed: the write is visible
+    /// in memory but may not be durable. The shard refuses further writes until its
+    /// log can be written again.
+    #[error("outcome unknown: the log of shard {shard} could not be written ({reason}); this write was applied in memory but may not be durable, and the shard refuses writes until its log works again")]
+    OutcomeUnknown { shard: usize, reason: String },
+    #[error("recovering shard {shard}: {error}")]
+    Recover {
+        shard: usize,
+        #[source]
+        error: RecoverError,
+    },
+    #[error("recovering shard {shard}: the recovery thread panicked")]
+    RecoverPanicked { shard: usize },
+    #[error("index '{index}' is missing on shard(s) {missing:?} (a log or snapshot was lost or emptied); restore the files, or start with -skip-corrupt to re-create the missing parts empty")]
+    Inconsistent { index: String, missing: Vec<usize> },
+    #[error("data directory {dir} is in use by {holder}; stop it first or use another -aof-path")]
+    Locked { dir: String, holder: String },
     #[error("{0}")]
     Manifest(String),
 }

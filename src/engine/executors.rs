@@ -11,7 +11,7 @@ use kektordb_io::storage::FileStorage;
 use kektordb_shards::durable::{CompactPolicy, DurableShard};
 
 use super::error::{EngineError, Result};
-use super::logfiles::{ShardLog, SnapshotDone};
+use super::files::{ShardFiles, SnapshotDone};
 
 /// A shard with its log, as an executor owns it.
 pub type Ctx = DurableShard<FileStorage>;
@@ -23,7 +23,7 @@ pub type SnapshotReply = flume::Receiver<std::result::Result<u64, String>>;
 /// and when to snapshot them on its own.
 pub struct ShardState {
     pub ctx: Ctx,
-    pub files: Option<ShardLog>,
+    pub files: Option<ShardFiles>,
     pub policy: CompactPolicy,
     /// Snapshot requests waiting for the log pipeline to drain.
     pub(super) snapshot_waiters: Vec<flume::Sender<std::result::Result<u64, String>>>,
@@ -32,7 +32,7 @@ pub struct ShardState {
 }
 
 impl ShardState {
-    pub fn new(ctx: Ctx, files: Option<ShardLog>, policy: CompactPolicy) -> ShardState {
+    pub fn new(ctx: Ctx, files: Option<ShardFiles>, policy: CompactPolicy) -> ShardState {
         ShardState {
             ctx,
             files,
@@ -66,7 +66,7 @@ impl ShardState {
 
     /// Whether a snapshot is being written in the background.
     pub fn snapshot_busy(&self) -> bool {
-        self.files.as_ref().is_some_and(ShardLog::busy)
+        self.files.as_ref().is_some_and(ShardFiles::busy)
     }
 }
 

@@ -10,11 +10,13 @@
 //!
 //! All methods are async; from plain threads use `futures_lite::future::block_on`.
 
+mod dir_lock;
 mod error;
 mod executors;
+mod files;
 mod graph_upkeep;
-mod logfiles;
 mod manifest;
+mod recover;
 mod shard_loop;
 
 use std::future::Future;
@@ -28,15 +30,15 @@ use kektordb_shards::graph::{check_props, check_relation, Edge, Side};
 use kektordb_shards::op::Op;
 
 use kektordb_shards::index::{IndexConfig, IndexMemory, Item};
-use kektordb_shards::router::{shard_of, split_by_shard, Catalog, IndexEntry, SearchPlan};
+use kektordb_shards::router::{Catalog, IndexEntry, Partitioner, SearchPlan};
 use kektordb_shards::shard_set::{IndexInfo, NewItem};
 use kektordb_shards::text::{CorpusStats, StatsSnapshot};
 use kektordb_shards::{SearchHit, SearchRequest, Shard, ShardError};
 
+use dir_lock::DirLock;
 pub use error::{EngineError, Result};
 pub use executors::{io_memory_bytes, Job, GROUP_JOBS_MAX, MAILBOX_JOBS_MAX};
 use executors::{Ack, ShardState};
-use logfiles::ShardLog;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -74,16 +76,19 @@ impl Default for Options {
 
 struct Inner {
     mailboxes: Vec<flume::Sender<Job>>,
+    partitioner: Partitioner,
     catalog: RwLock<Catalog>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     handles: Mutex<Vec<glommio::ExecutorJoinHandle<()>>>,
     recovery: Vec<RecoveryReport>,
+    /// The data directory's lock, released by `close`.
+    lock: Mutex<Option<DirLock>>,
 }
 
-/// A handle to the running engine; cheap to clone and share.
 /// Receives a write's result once the commit covering it is done.
 type Acked<R> = flume::Receiver<std::result::Result<R, String>>;
 
+/// A handle to the running engine; cheap to clone and share.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -124,76 +129,27 @@ pub const VACUUM_STEP_LISTS: usize = 64;
 impl Engine {
     pub fn open(options: Options) -> Result<Engine> {
         let n = options.shards.max(1);
-        let mut shards: Vec<ShardState> = Vec::with_capacity(n);
-        let mut recovery = Vec::with_capacity(n);
-        match &options.data_dir {
+        let (shards, recovery, lock, hash) = match &options.data_dir {
             Some(dir) => {
-                manifest::check_or_create(dir, n)?;
-                // Shards replay their logs in parallel, one thread each.
-                let recovered: Vec<Result<(ShardState, RecoveryReport)>> =
-                    std::thread::scope(|scope| {
-                        let handles: Vec<_> = (0..n)
-                            .map(|i| {
-                                let shard_dir = dir.join(format!("shard-{i}"));
-                                let (fsync, skip, policy) =
-                                    (options.fsync, options.skip_corrupt, options.compact);
-                                scope.spawn(move || {
-                                    let storage = |e: std::io::Error| {
-                                        EngineError::Storage(format!(
-                                            "{}: {e}",
-                                            shard_dir.display()
-                                        ))
-                                    };
-                                    let opened = ShardLog::open(&shard_dir).map_err(storage)?;
-                                    let (mut ctx, report) = DurableShard::recover_chain(
-                                        opened.snapshot.as_deref(),
-                                        opened.logs,
-                                        fsync,
-                                        skip,
-                                    )
-                                    .map_err(|e| EngineError::Recover {
-                                        shard: i,
-                                        reason: e.to_string(),
-                                    })?;
-                                    let mut files = opened.files;
-                                    if opened.needs_snapshot {
-                                        let done = files.snapshot(&mut ctx).map_err(storage)?;
-                                        done.recv()
-                                            .unwrap_or_else(|_| Err("snapshot thread died".into()))
-                                            .map_err(|e| {
-                                                EngineError::Storage(format!(
-                                                    "{}: {e}",
-                                                    shard_dir.display()
-                                                ))
-                                            })?;
-                                    }
-                                    Ok((ShardState::new(ctx, Some(files), policy), report))
-                                })
-                            })
-                            .collect();
-                        handles
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, h)| {
-                                h.join().unwrap_or_else(|_| {
-                                    Err(EngineError::Recover {
-                                        shard: i,
-                                        reason: "replay panicked".into(),
-                                    })
-                                })
-                            })
-                            .collect()
-                    });
-                for r in recovered {
-                    let (ctx, report) = r?;
-                    shards.push(ctx);
-                    recovery.push(report);
-                }
+                let lock = DirLock::acquire(dir)?;
+                let hash = manifest::check_or_create(dir, n)?;
+                let how = recover::Recovery {
+                    fsync: options.fsync,
+                    skip_corrupt: options.skip_corrupt,
+                    policy: options.compact,
+                };
+                let (shards, recovery) = recover::recover_all(dir, n, how)?;
+                (shards, recovery, Some(lock), hash)
             }
-            None => shards.extend(
-                (0..n).map(|_| ShardState::new(DurableShard::in_memory(), None, options.compact)),
+            None => (
+                (0..n)
+                    .map(|_| ShardState::new(DurableShard::in_memory(), None, options.compact))
+                    .collect(),
+                Vec::new(),
+                None,
+                manifest::NEW_DIR_HASH,
             ),
-        }
+        };
         let catalog = rebuild_catalog(&shards);
         let sync_every = (options.data_dir.is_some() && options.fsync == FsyncPolicy::EverySec)
             .then_some(Duration::from_secs(1));
@@ -201,12 +157,24 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(Inner {
                 mailboxes: ex.mailboxes,
+                partitioner: Partitioner::new(n, hash),
                 catalog: RwLock::new(catalog),
                 stop: ex.stop,
                 handles: Mutex::new(ex.handles),
                 recovery,
+                lock: Mutex::new(lock),
             }),
         })
+    }
+
+    /// Which shard owns `key`.
+    fn shard_of(&self, key: &str) -> usize {
+        self.inner.partitioner.shard_of(key)
+    }
+
+    /// How ids are routed to shards.
+    pub fn partitioner(&self) -> Partitioner {
+        self.inner.partitioner
     }
 
     /// What recovery found in each shard's log at `open`.
@@ -280,7 +248,7 @@ impl Engine {
     async fn acked<R>(shard: usize, rx: Acked<R>) -> Result<R> {
         match rx.recv_async().await {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(EngineError::Storage(format!("shard {shard}: {e}"))),
+            Ok(Err(reason)) => Err(EngineError::OutcomeUnknown { shard, reason }),
             Err(_) => Err(EngineError::ShardDown { shard }),
         }
     }
@@ -640,7 +608,7 @@ impl Engine {
         let at = now_nanos();
         let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
         for id in ids {
-            by_shard[shard_of(&id, n)].push(id);
+            by_shard[self.shard_of(&id)].push(id);
         }
         let pending: Vec<_> = by_shard
             .into_iter()
@@ -725,7 +693,10 @@ impl Engine {
                 }
             }
         }
-        let pending: Vec<_> = split_by_shard(items, self.shards())
+        let pending: Vec<_> = self
+            .inner
+            .partitioner
+            .group(items, |it| it.id.as_str())
             .into_iter()
             .enumerate()
             .filter(|(_, part)| !part.is_empty())
@@ -766,14 +737,8 @@ impl Engine {
                     at,
                     props: serde_json::Map::new(),
                 };
-                ops.push((
-                    shard_of(&source, self.shards()),
-                    link(Side::Out, &source, &target),
-                ));
-                ops.push((
-                    shard_of(&target, self.shards()),
-                    link(Side::In, &target, &source),
-                ));
+                ops.push((self.shard_of(&source), link(Side::Out, &source, &target)));
+                ops.push((self.shard_of(&target), link(Side::In, &target, &source)));
             }
             self.apply_grouped(ops).await?;
         }
@@ -792,7 +757,7 @@ impl Engine {
         let n = self.shards();
         let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
         for id in ids {
-            by_shard[shard_of(&id, n)].push(id);
+            by_shard[self.shard_of(&id)].push(id);
         }
         let pending: Vec<_> = by_shard
             .into_iter()
@@ -820,7 +785,7 @@ impl Engine {
     pub async fn delete(&self, index: &str, id: &str) -> Result<bool> {
         self.catalog().get(index)?;
         let (index, id) = (index.to_owned(), id.to_owned());
-        let s = shard_of(&id, self.shards());
+        let s = self.shard_of(&id);
         let deleted = self
             .write(s, move |ctx| -> std::result::Result<bool, ShardError> {
                 if !ctx.shard().index(&index)?.contains(&id) {
@@ -893,7 +858,7 @@ impl Engine {
         let n = self.shards();
         let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
         for h in hits {
-            by_shard[shard_of(&h.id, n)].push(h.id.clone());
+            by_shard[self.shard_of(&h.id)].push(h.id.clone());
         }
         let now = now_nanos();
         for (s, ids) in by_shard.into_iter().enumerate() {
@@ -915,14 +880,14 @@ impl Engine {
 
     pub async fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let k = key.to_owned();
-        let s = shard_of(key, self.shards());
+        let s = self.shard_of(key);
         self.ask(s, move |shard| shard.kv().get(&k).map(<[u8]>::to_vec))
             .await
     }
 
     pub async fn kv_set(&self, key: &str, value: Vec<u8>) -> Result<()> {
         let k = key.to_owned();
-        let s = shard_of(key, self.shards());
+        let s = self.shard_of(key);
         Ok(self
             .write(s, move |ctx| ctx.apply(Op::KvSet { key: k, value }))
             .await??)
@@ -931,7 +896,7 @@ impl Engine {
     /// Removes a key; returns whether it existed.
     pub async fn kv_delete(&self, key: &str) -> Result<bool> {
         let k = key.to_owned();
-        let s = shard_of(key, self.shards());
+        let s = self.shard_of(key);
         Ok(self
             .write(s, move |ctx| -> std::result::Result<bool, ShardError> {
                 if ctx.shard().kv().get(&k).is_none() {
@@ -992,7 +957,7 @@ impl Engine {
             .into_iter()
             .map(|(node, side, relation, other)| {
                 (
-                    shard_of(node, self.shards()),
+                    self.shard_of(node),
                     Op::GraphLink {
                         side,
                         node: node.clone(),
@@ -1020,7 +985,7 @@ impl Engine {
     ) -> Result<bool> {
         check_relation(relation)?;
         let at = now_nanos();
-        let out_shard = shard_of(source, self.shards());
+        let out_shard = self.shard_of(source);
         let existed = self
             .ask(out_shard, {
                 let (s, r, t) = (source.to_owned(), relation.to_owned(), target.to_owned());
@@ -1037,10 +1002,7 @@ impl Engine {
         };
         self.apply_grouped(vec![
             (out_shard, op(source, Side::Out, target)),
-            (
-                shard_of(target, self.shards()),
-                op(target, Side::In, source),
-            ),
+            (self.shard_of(target), op(target, Side::In, source)),
         ])
         .await?;
         Ok(existed)
@@ -1081,7 +1043,7 @@ impl Engine {
         at: i64,
     ) -> Result<Vec<(String, Edge)>> {
         let (n, r) = (node.to_owned(), relation.map(str::to_owned));
-        self.ask(shard_of(node, self.shards()), move |sh| {
+        self.ask(self.shard_of(node), move |sh| {
             sh.graph().edges(side, &n, r.as_deref(), at)
         })
         .await
@@ -1099,7 +1061,7 @@ impl Engine {
         let n = self.shards();
         let mut by_shard: Vec<Vec<String>> = vec![Vec::new(); n];
         for node in nodes {
-            by_shard[shard_of(&node, n)].push(node);
+            by_shard[self.shard_of(&node)].push(node);
         }
         let relations = Arc::new(relations);
         let sides = Arc::new(sides);
@@ -1179,6 +1141,11 @@ impl Engine {
         for h in handles {
             let _ = h.join();
         }
+        self.inner
+            .lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 }
 

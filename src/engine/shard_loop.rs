@@ -1,23 +1,24 @@
-//! The loop of one shard executor, with pipelined group commit.
+//! The loop of one shard executor, with group commit.
 //!
 //! Jobs run as they arrive (up to `GROUP_JOBS_MAX` at a time); writes queue their
-//! log records and their acknowledgements. When no log write is in flight, every
-//! queued record goes out in one write (and one fdatasync under `-fsync always`) on
-//! the shard's DMA log, as a task on the same executor; the loop keeps running jobs
-//! meanwhile (searches are not held up by the fsync), and their writes form the next
-//! group. A group is acknowledged when its write (and sync) completed, never before.
+//! log records and their acknowledgements. A group is acknowledged when its log
+//! write (and, under `-fsync always`, its fdatasync) completed, never before. Two
+//! ways to write the log ([`LogWriter`]):
+//! - buffered (the default): after each group of jobs, one `write` and one
+//!   `fdatasync` through the shard's std file, on the executor's thread;
+//! - direct (`-log-direct`): every queued record goes out in one write on the
+//!   shard's DMA log as a task on the same executor while the loop keeps running
+//!   jobs, whose writes form the next group. Why buffered is the default:
+//!   `docs/decisions.md`.
 //!
 //! Snapshots (requested, or due by policy) start when the pipeline is idle: no
 //! write in flight, nothing queued; while one waits, no new job is taken.
 //!
-//! That pipelined mode is opt-in (`-log-direct`). By default the loop commits
-//! through the shard's std file after each group of jobs: one `write` and one
-//! `fdatasync` on the executor's thread, during which the shard answers nothing.
-//! Measured on this machine (`benches/mixed.sh`, `docs/decisions.md`): the direct
-//! mode gives searches ~1.3x more throughput under a write load, but a single
-//! writer gets ~6x fewer acknowledged writes per second (two io_uring round trips
-//! through the kernel's worker threads per commit, against one `fdatasync`), so the
-//! default is the buffered mode.
+//! When a log write or sync fails, the writes of that group are answered "outcome
+//! unknown" (they are applied in memory, and may or may not be on disk), and the
+//! shard refuses every further write until the log works again: a failed write is
+//! retried every [`RETRY_INTERVAL`]; a failed fsync is not (see `LogFailure`).
+//! Reads go on throughout.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,14 +26,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::future;
-use glommio::{Latency, Shares};
+use glommio::{Latency, Shares, TaskQueueHandle};
 use kektordb_io::dma_log::DmaLog;
 use kektordb_shards::durable::FsyncPolicy;
 
 use super::executors::{Ack, Job, ShardState, GROUP_JOBS_MAX};
 
-/// A log write in flight: returns the log, the bytes and whether it synced.
-type FlushTask = Pin<Box<glommio::Task<(DmaLog, Vec<u8>, std::io::Result<bool>)>>>;
+/// How often a shard whose log write failed tries again.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a DMA log write reports: the log, the bytes, and whether it synced (or at
+/// which stage it failed).
+type FlushOutcome = (DmaLog, Vec<u8>, Result<bool, Failed>);
+type FlushTask = Pin<Box<glommio::Task<FlushOutcome>>>;
+
+/// A failed log write or sync, with the error text.
+struct Failed {
+    sync: bool,
+    error: std::io::Error,
+}
 
 struct Flush {
     task: FlushTask,
@@ -41,17 +53,32 @@ struct Flush {
 
 enum Event {
     Job(Option<Job>),
-    Flushed(Box<(DmaLog, Vec<u8>, std::io::Result<bool>)>),
+    Flushed(Box<FlushOutcome>),
+    Retry,
     Nothing,
 }
 
-async fn open_dma(i: usize, st: &ShardState) -> Option<DmaLog> {
+/// The log as this loop writes it.
+enum LogWriter {
+    /// Through the durable shard's std file (`DurableShard::commit`).
+    Buffered,
+    Direct {
+        /// None while a write is in flight (the task owns it).
+        log: Option<Box<DmaLog>>,
+        inflight: Option<Flush>,
+        /// DMA bytes written but not fdatasynced (fsync everysec / no).
+        unsynced: bool,
+        queue: TaskQueueHandle,
+    },
+}
+
+async fn open_dma(shard: usize, st: &ShardState) -> Option<DmaLog> {
     let path = st.files.as_ref()?.log_path();
     match DmaLog::open(&path).await {
         Ok(log) => Some(log),
         Err(e) => {
             eprintln!(
-                "kektordb: shard {i}: {} cannot be opened for direct I/O ({e}); writing it through the page cache",
+                "kektordb: shard {shard}: {} cannot be opened for direct I/O ({e}); writing it through the page cache",
                 path.display()
             );
             None
@@ -59,201 +86,357 @@ async fn open_dma(i: usize, st: &ShardState) -> Option<DmaLog> {
     }
 }
 
-async fn write(log: &mut DmaLog, bytes: &[u8], sync: bool) -> std::io::Result<bool> {
-    log.append(bytes).await?;
+async fn write(log: &mut DmaLog, bytes: &[u8], sync: bool) -> Result<bool, Failed> {
+    log.append(bytes)
+        .await
+        .map_err(|error| Failed { sync: false, error })?;
     if sync {
-        log.sync().await?;
+        log.sync()
+            .await
+            .map_err(|error| Failed { sync: true, error })?;
     }
     Ok(sync)
 }
 
+struct Pipeline {
+    shard: usize,
+    st: ShardState,
+    writer: LogWriter,
+    /// Acks of jobs run since the last commit started.
+    waiting: Vec<Ack>,
+}
+
+impl Pipeline {
+    fn failed(&self) -> bool {
+        self.st.ctx.log_failure().is_some()
+    }
+
+    fn inflight(&self) -> bool {
+        matches!(
+            self.writer,
+            LogWriter::Direct {
+                inflight: Some(_),
+                ..
+            }
+        )
+    }
+
+    fn idle(&self) -> bool {
+        !self.inflight() && self.waiting.is_empty() && (!self.st.ctx.has_pending() || self.failed())
+    }
+
+    fn run_jobs(&mut self, first: Job, rx: &flume::Receiver<Job>) {
+        self.waiting.extend(first(&mut self.st));
+        for _ in 1..GROUP_JOBS_MAX {
+            if self.inflight() && glommio::executor().need_preempt() {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(job) => self.waiting.extend(job(&mut self.st)),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn answer(acks: Vec<Ack>, outcome: &Result<(), String>) {
+        for ack in acks {
+            ack(outcome.clone());
+        }
+    }
+
+    /// A DMA write finished.
+    fn on_flushed(&mut self, done: FlushOutcome) {
+        let (log, bytes, result) = done;
+        let LogWriter::Direct {
+            log: slot,
+            inflight,
+            unsynced,
+            ..
+        } = &mut self.writer
+        else {
+            unreachable!("flushes exist only in direct mode")
+        };
+        let flush = inflight.take().expect("a flush was in flight");
+        *slot = Some(Box::new(log));
+        let outcome = match result {
+            Ok(synced) => {
+                self.st.ctx.note_appended(bytes.len() as u64);
+                *unsynced = !synced && (*unsynced || !bytes.is_empty());
+                self.st.ctx.clear_failure();
+                Ok(())
+            }
+            Err(Failed { sync, error }) => {
+                let reason = format!(
+                    "log {} failed: {error}",
+                    if sync { "sync" } else { "write" }
+                );
+                eprintln!("kektordb: shard {}: {reason}", self.shard);
+                self.st.ctx.return_pending(bytes);
+                self.st.ctx.mark_failed(reason.clone(), !sync);
+                // Jobs that ran while this write was in flight applied writes that
+                // are queued behind it: their outcome is unknown too.
+                Self::answer(std::mem::take(&mut self.waiting), &Err(reason.clone()));
+                Err(reason)
+            }
+        };
+        Self::answer(flush.acks, &outcome);
+    }
+
+    /// Starts or performs the commit of what the jobs queued. While the log is
+    /// failed, new acks are answered at once (their writes were refused before
+    /// applying, so nothing of theirs is pending) and nothing is written, except a
+    /// retry when `retry` is set.
+    fn commit(&mut self, retry: bool) {
+        if self.failed() {
+            Self::answer(std::mem::take(&mut self.waiting), &Ok(()));
+            let retryable = self.st.ctx.log_failure().is_some_and(|f| f.retryable);
+            if !(retry && retryable) {
+                return;
+            }
+        }
+        let was_failed = self.failed();
+        let sync_due = std::mem::take(&mut self.st.sync_due);
+        match &mut self.writer {
+            LogWriter::Buffered => {
+                if sync_due {
+                    if let Err(e) = self.st.ctx.sync_if_unsynced() {
+                        eprintln!("kektordb: shard {}: log sync failed: {e}", self.shard);
+                    }
+                }
+                if !self.waiting.is_empty() || self.st.ctx.has_pending() {
+                    let outcome = self.st.ctx.commit().map_err(|e| e.to_string());
+                    if let Err(e) = &outcome {
+                        eprintln!("kektordb: shard {}: {e}", self.shard);
+                    }
+                    Self::answer(std::mem::take(&mut self.waiting), &outcome);
+                }
+            }
+            LogWriter::Direct {
+                log,
+                inflight,
+                unsynced,
+                queue,
+            } => {
+                if inflight.is_some() {
+                    return;
+                }
+                let Some(dma) = log.take() else { return };
+                let mut dma = *dma;
+                let want_sync = match self.st.ctx.fsync_policy() {
+                    FsyncPolicy::Always => true,
+                    FsyncPolicy::EverySec => sync_due,
+                    FsyncPolicy::No => false,
+                };
+                let bytes = self.st.ctx.take_pending();
+                if bytes.is_empty() && !(want_sync && *unsynced) {
+                    *log = Some(Box::new(dma));
+                    Self::answer(std::mem::take(&mut self.waiting), &Ok(()));
+                    return;
+                }
+                let acks = std::mem::take(&mut self.waiting);
+                let flush = async move {
+                    let r = write(&mut dma, &bytes, want_sync).await;
+                    (dma, bytes, r)
+                };
+                let task =
+                    glommio::spawn_local_into(flush, *queue).expect("the log task queue exists");
+                *inflight = Some(Flush {
+                    task: Box::pin(task),
+                    acks,
+                });
+            }
+        }
+        if was_failed && !self.failed() {
+            eprintln!(
+                "kektordb: shard {}: the log can be written again; writes are accepted",
+                self.shard
+            );
+        }
+    }
+
+    /// Starts a requested or due snapshot when the pipeline is idle.
+    async fn maybe_snapshot(&mut self, stopping: bool) {
+        if !self.idle() {
+            return;
+        }
+        if let Some(f) = self.st.ctx.log_failure() {
+            let e = format!("cannot snapshot: {}", f.reason);
+            for w in std::mem::take(&mut self.st.snapshot_waiters) {
+                let _ = w.send(Err(e.clone()));
+            }
+            return;
+        }
+        let due =
+            !stopping && !self.st.snapshot_busy() && self.st.ctx.compaction_due(&self.st.policy);
+        if self.st.snapshot_waiters.is_empty() && !due {
+            return;
+        }
+        if let LogWriter::Direct {
+            log: Some(log),
+            unsynced,
+            ..
+        } = &mut self.writer
+        {
+            if *unsynced {
+                match log.sync().await {
+                    Ok(()) => *unsynced = false,
+                    Err(e) => eprintln!("kektordb: shard {}: log sync failed: {e}", self.shard),
+                }
+            }
+        }
+        let started = self.st.snapshot();
+        if started.is_ok() {
+            if let LogWriter::Direct { log, .. } = &mut self.writer {
+                if let Some(old) = log.take() {
+                    let _ = old.close().await;
+                }
+                // The fresh log, or the buffered path if it cannot be opened.
+                match open_dma(self.shard, &self.st).await {
+                    Some(fresh) => *log = Some(Box::new(fresh)),
+                    None => self.writer = LogWriter::Buffered,
+                }
+            }
+        }
+        let waiters = std::mem::take(&mut self.st.snapshot_waiters);
+        match started {
+            Ok(Some(done)) => {
+                glommio::spawn_local(async move {
+                    let r = done
+                        .recv_async()
+                        .await
+                        .unwrap_or_else(|_| Err("snapshot thread died".into()));
+                    for w in waiters {
+                        let _ = w.send(r.clone());
+                    }
+                })
+                .detach();
+            }
+            Ok(None) => waiters.into_iter().for_each(|w| {
+                let _ = w.send(Ok(0));
+            }),
+            Err(e) => {
+                eprintln!("kektordb: shard {}: snapshot failed: {e}", self.shard);
+                for w in waiters {
+                    let _ = w.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// A clean stop: everything acknowledged is synced (also under everysec and
+    /// no), the DMA log closed, a snapshot being written finished.
+    async fn shutdown(mut self) {
+        if let LogWriter::Direct {
+            log: Some(log),
+            unsynced,
+            ..
+        } = &mut self.writer
+        {
+            if *unsynced {
+                if let Err(e) = log.sync().await {
+                    eprintln!("kektordb: shard {}: final log sync failed: {e}", self.shard);
+                }
+            }
+        }
+        if let LogWriter::Direct { log, .. } = &mut self.writer {
+            if let Some(log) = log.take() {
+                let _ = log.close().await;
+            }
+        }
+        if let Err(e) = self.st.ctx.sync_if_unsynced() {
+            eprintln!("kektordb: shard {}: final log sync failed: {e}", self.shard);
+        }
+        if let Some(files) = self.st.files.as_mut() {
+            files.wait();
+        }
+    }
+}
+
 pub async fn run(
-    i: usize,
-    mut st: ShardState,
+    shard: usize,
+    st: ShardState,
     rx: flume::Receiver<Job>,
     stop: Arc<AtomicBool>,
     direct: bool,
 ) {
-    let mut dma = if direct { open_dma(i, &st).await } else { None };
-    let direct = dma.is_some();
-    let mut waiting: Vec<Ack> = Vec::new();
-    let mut inflight: Option<Flush> = None;
-    // DMA bytes written but not fdatasynced (fsync everysec / no).
-    let mut unsynced = false;
+    let writer = match direct {
+        true => match open_dma(shard, &st).await {
+            // Log writes run in a latency-sensitive task queue: their io_uring
+            // completions arrive on glommio's latency ring, which makes
+            // `need_preempt` true, so the loop yields to them between jobs instead
+            // of after the whole queue of jobs.
+            Some(log) => LogWriter::Direct {
+                log: Some(Box::new(log)),
+                inflight: None,
+                unsynced: false,
+                queue: glommio::executor().create_task_queue(
+                    Shares::default(),
+                    Latency::Matters(Duration::from_millis(1)),
+                    &format!("log-{shard}"),
+                ),
+            },
+            None => LogWriter::Buffered,
+        },
+        false => LogWriter::Buffered,
+    };
+    let mut p = Pipeline {
+        shard,
+        st,
+        writer,
+        waiting: Vec::new(),
+    };
     let mut closed = false;
-    // Log writes run in a latency-sensitive task queue: their io_uring completions
-    // arrive on glommio's latency ring, which makes `need_preempt` true, so the loop
-    // below yields to them between jobs instead of after the whole queue of jobs.
-    let log_queue = direct.then(|| {
-        glommio::executor().create_task_queue(
-            Shares::default(),
-            Latency::Matters(Duration::from_millis(1)),
-            &format!("log-{i}"),
-        )
-    });
     loop {
-        if inflight.is_some() {
+        if p.inflight() {
             glommio::executor().yield_if_needed().await;
         }
         let stopping = closed || stop.load(Ordering::Acquire);
-        let hold = stopping || !st.snapshot_waiters.is_empty();
-        let event = match (inflight.as_mut(), hold) {
-            (Some(f), true) => Event::Flushed(Box::new(f.task.as_mut().await)),
-            // The flush first: `or` polls in order, so a finished write is acknowledged
-            // before more jobs run even when jobs keep coming.
-            (Some(f), false) => {
-                future::or(
-                    async { Event::Flushed(Box::new(f.task.as_mut().await)) },
-                    async { Event::Job(rx.recv_async().await.ok()) },
-                )
-                .await
-            }
-            (None, true) => Event::Nothing,
-            (None, false) => Event::Job(rx.recv_async().await.ok()),
+        let hold = stopping || !p.st.snapshot_waiters.is_empty();
+        let retry_wait = async {
+            glommio::timer::sleep(RETRY_INTERVAL).await;
+            Event::Retry
         };
+        let failed = p.failed();
+        let event = match &mut p.writer {
+            LogWriter::Direct {
+                inflight: Some(f), ..
+            } => {
+                if hold {
+                    Event::Flushed(Box::new(f.task.as_mut().await))
+                } else {
+                    // The flush first: `or` polls in order, so a finished write is
+                    // acknowledged before more jobs run even when jobs keep coming.
+                    future::or(
+                        async { Event::Flushed(Box::new(f.task.as_mut().await)) },
+                        async { Event::Job(rx.recv_async().await.ok()) },
+                    )
+                    .await
+                }
+            }
+            _ if hold => Event::Nothing,
+            _ if failed => {
+                future::or(async { Event::Job(rx.recv_async().await.ok()) }, retry_wait).await
+            }
+            _ => Event::Job(rx.recv_async().await.ok()),
+        };
+        let mut retry = false;
         match event {
             Event::Job(None) => closed = true,
-            Event::Job(Some(job)) => {
-                waiting.extend(job(&mut st));
-                for _ in 1..GROUP_JOBS_MAX {
-                    if inflight.is_some() && glommio::executor().need_preempt() {
-                        break;
-                    }
-                    match rx.try_recv() {
-                        Ok(job) => waiting.extend(job(&mut st)),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Event::Flushed(done) => {
-                let (log, bytes, result) = *done;
-                let flush = inflight.take().expect("a flush was in flight");
-                dma = Some(log);
-                let outcome = match result {
-                    Ok(synced) => {
-                        st.ctx.note_appended(bytes.len() as u64);
-                        unsynced = !synced && (unsynced || !bytes.is_empty());
-                        Ok(())
-                    }
-                    Err(e) => {
-                        eprintln!("kektordb: shard {i}: log write failed: {e}");
-                        st.ctx.return_pending(bytes);
-                        Err(e.to_string())
-                    }
-                };
-                for ack in flush.acks {
-                    ack(outcome.clone());
-                }
-            }
+            Event::Job(Some(job)) => p.run_jobs(job, &rx),
+            Event::Flushed(done) => p.on_flushed(*done),
+            Event::Retry => retry = true,
             Event::Nothing => {}
         }
-
-        // Start the next log write if none is in flight.
-        if inflight.is_none() {
-            match dma.take() {
-                Some(mut log) => {
-                    let want_sync = match st.ctx.fsync_policy() {
-                        FsyncPolicy::Always => true,
-                        FsyncPolicy::EverySec => st.sync_due,
-                        FsyncPolicy::No => false,
-                    };
-                    let bytes = st.ctx.take_pending();
-                    if bytes.is_empty() && !(want_sync && unsynced) {
-                        dma = Some(log);
-                        st.sync_due = false;
-                        for ack in waiting.drain(..) {
-                            ack(Ok(()));
-                        }
-                    } else {
-                        st.sync_due = false;
-                        let acks = std::mem::take(&mut waiting);
-                        let flush = async move {
-                            let r = write(&mut log, &bytes, want_sync).await;
-                            (log, bytes, r)
-                        };
-                        let queue = log_queue.expect("direct mode has a log task queue");
-                        let task = glommio::spawn_local_into(flush, queue)
-                            .expect("the log task queue exists");
-                        inflight = Some(Flush {
-                            task: Box::pin(task),
-                            acks,
-                        });
-                    }
-                }
-                None => {
-                    if st.sync_due {
-                        st.sync_due = false;
-                        if let Err(e) = st.ctx.sync_if_unsynced() {
-                            eprintln!("kektordb: shard {i}: log sync failed: {e}");
-                        }
-                    }
-                    if !waiting.is_empty() || st.ctx.has_pending() {
-                        let outcome = st.ctx.commit().map_err(|e| e.to_string());
-                        for ack in waiting.drain(..) {
-                            ack(outcome.clone());
-                        }
-                    }
-                }
-            }
-        }
-
-        // Snapshots, when the pipeline is idle.
-        let idle = inflight.is_none() && waiting.is_empty() && !st.ctx.has_pending();
-        let due = !stopping && !st.snapshot_busy() && st.ctx.compaction_due(&st.policy);
-        if idle && (!st.snapshot_waiters.is_empty() || due) {
-            if let (Some(log), true) = (dma.as_ref(), unsynced) {
-                match log.sync().await {
-                    Ok(()) => unsynced = false,
-                    Err(e) => eprintln!("kektordb: shard {i}: log sync failed: {e}"),
-                }
-            }
-            let started = st.snapshot();
-            if started.is_ok() && direct {
-                if let Some(old) = dma.take() {
-                    let _ = old.close().await;
-                }
-                dma = open_dma(i, &st).await;
-            }
-            let waiters = std::mem::take(&mut st.snapshot_waiters);
-            match started {
-                Ok(Some(done)) => {
-                    glommio::spawn_local(async move {
-                        let r = done
-                            .recv_async()
-                            .await
-                            .unwrap_or_else(|_| Err("snapshot thread died".into()));
-                        for w in waiters {
-                            let _ = w.send(r.clone());
-                        }
-                    })
-                    .detach();
-                }
-                Ok(None) => waiters.into_iter().for_each(|w| {
-                    let _ = w.send(Ok(0));
-                }),
-                Err(e) => {
-                    eprintln!("kektordb: shard {i}: snapshot failed: {e}");
-                    for w in waiters {
-                        let _ = w.send(Err(e.clone()));
-                    }
-                }
-            }
-        } else if hold && inflight.is_none() && !idle {
-            // A failing std commit while holding: do not spin.
-            glommio::timer::sleep(Duration::from_millis(10)).await;
-        }
-
-        if stopping && idle && st.snapshot_waiters.is_empty() {
+        p.commit(retry);
+        p.maybe_snapshot(stopping).await;
+        let idle = p.idle();
+        if stopping && idle && p.st.snapshot_waiters.is_empty() {
             break;
         }
-    }
-    if let Some(log) = dma.take() {
-        if unsynced {
-            let _ = log.sync().await;
+        if hold && !idle && !p.inflight() {
+            // A failing commit while holding: do not spin.
+            glommio::timer::sleep(Duration::from_millis(10)).await;
         }
-        let _ = log.close().await;
     }
-    if let Some(files) = st.files.as_mut() {
-        files.wait();
-    }
+    p.shutdown().await;
 }

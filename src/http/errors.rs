@@ -6,6 +6,8 @@ use kektordb_shards::ShardError;
 use serde_json::json;
 use thiserror::Error;
 
+use super::limits::{HttpLimits, BODY_RATE_MIN_BYTES};
+use super::request::ReadError;
 use super::response::Response;
 use crate::engine::EngineError;
 
@@ -27,6 +29,18 @@ pub enum ApiError {
     LengthRequired,
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    #[error("more than one Authorization header")]
+    AmbiguousAuthorization,
+    #[error("path segment '{segment}' is not valid UTF-8 after percent-decoding")]
+    BadPath { segment: String },
+    #[error("malformed HTTP request: {0}")]
+    Malformed(String),
+    #[error("request not received in time (a head must be complete within {head_secs} s of its first byte; a body must arrive at {rate} bytes/s)")]
+    RequestTimeout { head_secs: u64, rate: u64 },
+    #[error("too many request bodies in flight on this executor; retry")]
+    BodiesInFlight,
+    #[error("the server is at its connection limit ({max} per executor); retry")]
+    ConnectionLimit { max: usize },
     #[error("{0} is not available yet in this version of kektordb-rs")]
     NotAvailable(String),
     #[error("{0}")]
@@ -50,6 +64,8 @@ fn shard_status(e: &ShardError) -> u16 {
         ShardError::WrongDimension { .. } => 400,
         ShardError::DimensionOutOfRange { .. } => 400,
         ShardError::NonFiniteValue { .. } => 400,
+        ShardError::ValueOutOfRange { .. } => 400,
+        ShardError::LogUnavailable { .. } => 503,
         ShardError::TooLarge { .. } => 400,
         ShardError::Invalid { .. } => 400,
         ShardError::TextSearchDisabled { .. } => 400,
@@ -69,6 +85,12 @@ impl ApiError {
             ApiError::HeadTooLarge => 431,
             ApiError::LengthRequired => 411,
             ApiError::Unauthorized => 401,
+            ApiError::AmbiguousAuthorization => 400,
+            ApiError::BadPath { .. } => 400,
+            ApiError::Malformed(_) => 400,
+            ApiError::RequestTimeout { .. } => 408,
+            ApiError::BodiesInFlight => 503,
+            ApiError::ConnectionLimit { .. } => 503,
             ApiError::NotAvailable(_) => 501,
             ApiError::Engine(e) => match e {
                 EngineError::Shard(s) => shard_status(s),
@@ -76,13 +98,54 @@ impl ApiError {
                 EngineError::ShardDown { .. } => 503,
                 EngineError::Start(_) => 500,
                 EngineError::Storage(_) => 500,
+                EngineError::OutcomeUnknown { .. } => 503,
                 EngineError::Recover { .. } => 500,
+                EngineError::RecoverPanicked { .. } => 500,
+                EngineError::Inconsistent { .. } => 500,
+                EngineError::Locked { .. } => 500,
                 EngineError::Manifest(_) => 500,
             },
         }
     }
 
     pub fn response(&self) -> Response {
-        Response::json(self.status(), &json!({ "error": self.to_string() }))
+        let body = match self {
+            // A client must not take this 503 for "not written": say so in the body.
+            ApiError::Engine(EngineError::OutcomeUnknown { .. }) => {
+                json!({ "error": self.to_string(), "outcome": "unknown" })
+            }
+            _ => json!({ "error": self.to_string() }),
+        };
+        let r = Response::json(self.status(), &body);
+        match self {
+            ApiError::Unauthorized => {
+                r.with_header("WWW-Authenticate", "Bearer realm=\"kektordb\"")
+            }
+            ApiError::BodiesInFlight | ApiError::ConnectionLimit { .. } => {
+                r.with_header("Retry-After", "1")
+            }
+            ApiError::Engine(EngineError::OutcomeUnknown { .. } | EngineError::Busy { .. })
+            | ApiError::Engine(EngineError::Shard(ShardError::LogUnavailable { .. })) => {
+                r.with_header("Retry-After", "1")
+            }
+            _ => r,
+        }
+    }
+
+    /// The answer to a request that could not be read, if one is owed (a closed or
+    /// broken connection gets none).
+    pub fn from_read(e: ReadError, limits: &HttpLimits) -> Option<ApiError> {
+        Some(match e {
+            ReadError::Closed | ReadError::Io => return None,
+            ReadError::TimedOut => ApiError::RequestTimeout {
+                head_secs: limits.head_timeout.as_secs(),
+                rate: BODY_RATE_MIN_BYTES,
+            },
+            ReadError::Malformed(m) => ApiError::Malformed(m),
+            ReadError::HeadTooLarge => ApiError::HeadTooLarge,
+            ReadError::BodyTooLarge { got, max } => ApiError::BodyTooLarge { got, max },
+            ReadError::LengthRequired => ApiError::LengthRequired,
+            ReadError::Busy => ApiError::BodiesInFlight,
+        })
     }
 }

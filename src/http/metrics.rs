@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,8 +18,19 @@ struct Local {
     latency: BTreeMap<&'static str, Histogram<u64>>,
 }
 
+/// Connection figures of one executor (written by its accept loop).
+#[derive(Default)]
+pub struct ConnStats {
+    pub open: AtomicU64,
+    /// Idle connections closed to make room for new ones.
+    pub evicted: AtomicU64,
+    /// New connections refused because every slot was busy.
+    pub refused: AtomicU64,
+}
+
 pub struct Metrics {
     per_executor: Vec<Mutex<Local>>,
+    pub connections: Vec<ConnStats>,
     /// Background maintenance runs by type.
     maintenance: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -31,6 +43,7 @@ impl Metrics {
             per_executor: (0..executors)
                 .map(|_| Mutex::new(Local::default()))
                 .collect(),
+            connections: (0..executors).map(|_| ConnStats::default()).collect(),
             maintenance: Mutex::new(BTreeMap::new()),
         }
     }
@@ -129,6 +142,30 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "kektordb_maintenance_runs_total{{type=\"{kind}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP kektordb_http_connections Open HTTP connections per executor.\n# TYPE kektordb_http_connections gauge\n");
+        for (i, c) in self.connections.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "kektordb_http_connections{{executor=\"{i}\"}} {}",
+                c.open.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP kektordb_http_connections_evicted_total Idle connections closed at the connection cap.\n# TYPE kektordb_http_connections_evicted_total counter\n");
+        for (i, c) in self.connections.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "kektordb_http_connections_evicted_total{{executor=\"{i}\"}} {}",
+                c.evicted.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str("# HELP kektordb_http_connections_refused_total Connections refused at the cap with every slot busy.\n# TYPE kektordb_http_connections_refused_total counter\n");
+        for (i, c) in self.connections.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "kektordb_http_connections_refused_total{{executor=\"{i}\"}} {}",
+                c.refused.load(Ordering::Relaxed)
             );
         }
         if let Some(rss) = resident_bytes() {

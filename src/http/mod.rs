@@ -1,10 +1,14 @@
 //! The HTTP API of the spec (KektorDB's routes and JSON), served on the shard
-//! executors: `request.rs` reads requests, `routes.rs` maps them to `handlers/`,
+//! executors: `request.rs` reads requests (`limits.rs` bounds them, `conn.rs`
+//! tracks connections), `auth.rs` checks the token, `routes.rs` maps them to `handlers/`,
 //! `errors.rs` decides every status, `metrics.rs` keeps Prometheus figures.
 
+pub mod auth;
+pub mod conn;
 pub mod dto;
 pub mod errors;
 pub mod handlers;
+pub mod limits;
 pub mod metrics;
 pub mod request;
 pub mod response;
@@ -13,4 +17,5 @@ pub mod scheduler;
 pub mod server;
 pub mod tasks;
 
-pub use server::serve;
+pub use limits::HttpLimits;
+pub use server::{serve, HttpServer};

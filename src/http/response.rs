@@ -8,6 +8,8 @@ pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// Extra headers (`WWW-Authenticate`, `Retry-After`, ...).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Response {
@@ -16,6 +18,7 @@ impl Response {
             status,
             content_type: "application/json",
             body: serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec()),
+            headers: Vec::new(),
         }
     }
 
@@ -28,23 +31,38 @@ impl Response {
             status,
             content_type,
             body: body.into_bytes(),
+            headers: Vec::new(),
         }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The head as bytes on the wire (the body follows it unchanged).
+    pub fn head_bytes(&self, keep_alive: bool) -> Vec<u8> {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len(),
+            if keep_alive { "keep-alive" } else { "close" }
+        );
+        for (name, value) in &self.headers {
+            head.push_str(name);
+            head.push_str(": ");
+            head.push_str(value);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
     }
 
     /// Head and body as bytes on the wire.
     pub fn to_bytes(&self, keep_alive: bool) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.body.len() + 128);
-        out.extend_from_slice(
-            format!(
-                "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
-                self.status,
-                reason(self.status),
-                self.content_type,
-                self.body.len(),
-                if keep_alive { "keep-alive" } else { "close" }
-            )
-            .as_bytes(),
-        );
+        let mut out = self.head_bytes(keep_alive);
         out.extend_from_slice(&self.body);
         out
     }
@@ -58,6 +76,7 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         409 => "Conflict",
         411 => "Length Required",
         413 => "Payload Too Large",

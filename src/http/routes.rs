@@ -1,14 +1,16 @@
-//! The route table: path and method to handler, the bearer-token check, and the
-//! routes of features not built yet (501 with a JSON error, never 404 or a hang).
+//! The route table: method and path to a [`Route`], resolved from the request head
+//! alone (so unknown routes, wrong methods and missing tokens are answered before
+//! any body byte is read), then run against the handlers. Features not built yet
+//! answer 501 with a JSON error, never 404 or a hang.
 
 use super::errors::ApiError;
 use super::handlers::{graph, graph_walk, indexes, kv, system, vectors};
-use super::request::Request;
 use super::response::Response;
 use super::server::State;
 
-/// Decodes `%XX` escapes in a path segment (invalid escapes stay as they are).
-pub fn percent_decode(s: &str) -> String {
+/// Decodes `%XX` escapes in a path segment (invalid escapes stay as they are); the
+/// result must be UTF-8, so two spellings never name the same key.
+pub fn percent_decode(s: &str) -> Result<String, ApiError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -26,199 +28,409 @@ pub fn percent_decode(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).map_err(|_| ApiError::BadPath {
+        segment: s.to_owned(),
+    })
 }
 
-/// Constant-time comparison of the presented token with the configured one.
-fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
-    let mut diff = presented.len() ^ expected.len();
-    for (i, e) in expected.iter().enumerate() {
-        diff |= usize::from(presented.get(i).copied().unwrap_or(0) ^ e);
+/// Actions under `POST /vector/actions/...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorAction {
+    Create,
+    Add,
+    AddBatch,
+    Import,
+    ImportCommit,
+    GetVectors,
+    Delete,
+    Search,
+    SearchWithScores,
+    Compress,
+    Reinforce,
+}
+
+/// Actions under `POST /graph/actions/...`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphAction {
+    Link,
+    Unlink,
+    GetEdges,
+    GetLinks,
+    GetIncoming,
+    GetAllRelations,
+    GetAllIncoming,
+    GetConnections,
+    ExtractSubgraph,
+    Traverse,
+    FindPath,
+    SetNodeProperties,
+    GetNodeProperties,
+    SearchNodes,
+}
+
+/// A resolved request: what to run, with its path parameters decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Route {
+    Healthz,
+    Metrics,
+    ListIndexes,
+    CreateIndex,
+    IndexInfo {
+        name: String,
+    },
+    DropIndex {
+        name: String,
+    },
+    GetVector {
+        name: String,
+        id: String,
+    },
+    GetAutoLinks {
+        name: String,
+    },
+    SetAutoLinks {
+        name: String,
+    },
+    Maintenance {
+        name: String,
+    },
+    UpdateConfig {
+        name: String,
+    },
+    Vector(VectorAction),
+    KvGet {
+        key: String,
+    },
+    KvSet {
+        key: String,
+    },
+    KvDelete {
+        key: String,
+    },
+    Task {
+        id: String,
+    },
+    Save,
+    AofRewrite,
+    Graph(GraphAction),
+    NotAvailable {
+        label: &'static str,
+        what: &'static str,
+    },
+}
+
+impl Route {
+    /// The label metrics count the route under.
+    pub fn label(&self) -> &'static str {
+        use GraphAction as G;
+        use VectorAction as V;
+        match self {
+            Route::Healthz => "healthz",
+            Route::Metrics => "metrics",
+            Route::ListIndexes => "list_indexes",
+            Route::CreateIndex | Route::Vector(V::Create) => "create_index",
+            Route::IndexInfo { .. } => "index_info",
+            Route::DropIndex { .. } => "drop_index",
+            Route::GetVector { .. } => "get_vector",
+            Route::GetAutoLinks { .. } | Route::SetAutoLinks { .. } => "auto_links",
+            Route::Maintenance { .. } => "maintenance",
+            Route::UpdateConfig { .. } => "config",
+            Route::Vector(a) => match a {
+                V::Create => "create_index",
+                V::Add => "add",
+                V::AddBatch => "add_batch",
+                V::Import => "import",
+                V::ImportCommit => "import_commit",
+                V::GetVectors => "get_vectors",
+                V::Delete => "delete_vector",
+                V::Search | V::SearchWithScores => "search",
+                V::Compress => "compress",
+                V::Reinforce => "reinforce",
+            },
+            Route::KvGet { .. } => "kv_get",
+            Route::KvSet { .. } => "kv_set",
+            Route::KvDelete { .. } => "kv_delete",
+            Route::Task { .. } => "task",
+            Route::Save => "save",
+            Route::AofRewrite => "aof_rewrite",
+            Route::Graph(a) => match a {
+                G::Link => "graph_link",
+                G::Unlink => "graph_unlink",
+                G::GetEdges
+                | G::GetLinks
+                | G::GetIncoming
+                | G::GetAllRelations
+                | G::GetAllIncoming
+                | G::GetConnections => "graph_read",
+                G::ExtractSubgraph | G::Traverse | G::FindPath => "graph_walk",
+                G::SetNodeProperties | G::GetNodeProperties | G::SearchNodes => "graph_props",
+            },
+            Route::NotAvailable { label, .. } => label,
+        }
     }
-    diff == 0
+
+    /// Whether the route answers without a token (liveness probes).
+    pub fn is_public(&self) -> bool {
+        matches!(self, Route::Healthz)
+    }
 }
 
-fn authorized(state: &State, req: &Request) -> bool {
-    let Some(token) = &state.token else {
-        return true;
-    };
-    let presented = req
-        .authorization
-        .as_deref()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .unwrap_or("");
-    token_matches(presented.trim().as_bytes(), token.as_bytes())
+fn vector_action(a: &str) -> Option<VectorAction> {
+    use VectorAction as V;
+    Some(match a {
+        "create" => V::Create,
+        "add" => V::Add,
+        "add-batch" => V::AddBatch,
+        "import" => V::Import,
+        "get-vectors" => V::GetVectors,
+        "delete_vector" => V::Delete,
+        "search" => V::Search,
+        "search-with-scores" => V::SearchWithScores,
+        "compress" => V::Compress,
+        "reinforce" => V::Reinforce,
+        _ => return None,
+    })
 }
 
-fn not_available(what: &str) -> Result<Response, ApiError> {
-    Err(ApiError::NotAvailable(what.to_owned()))
+fn graph_action(a: &str) -> Option<GraphAction> {
+    use GraphAction as G;
+    Some(match a {
+        "link" => G::Link,
+        "unlink" => G::Unlink,
+        "get-edges" => G::GetEdges,
+        "get-links" => G::GetLinks,
+        "get-incoming" => G::GetIncoming,
+        "get-all-relations" => G::GetAllRelations,
+        "get-all-incoming" => G::GetAllIncoming,
+        "get-connections" => G::GetConnections,
+        "extract-subgraph" => G::ExtractSubgraph,
+        "traverse" => G::Traverse,
+        "find-path" => G::FindPath,
+        "set-node-properties" => G::SetNodeProperties,
+        "get-node-properties" => G::GetNodeProperties,
+        "search-nodes" => G::SearchNodes,
+        _ => return None,
+    })
 }
 
-/// Answers one request; returns the route label (for metrics) and the response.
-pub async fn handle(state: &State, req: &Request) -> (&'static str, Response) {
-    let (label, result) = dispatch(state, req).await;
-    (label, result.unwrap_or_else(|e| e.response()))
-}
-
-async fn dispatch(state: &State, req: &Request) -> (&'static str, Result<Response, ApiError>) {
-    let segs: Vec<String> = req
-        .path
-        .trim_matches('/')
+/// The path's segments, percent-decoded.
+pub fn segments(path: &str) -> Result<Vec<String>, ApiError> {
+    path.trim_matches('/')
         .split('/')
         .map(percent_decode)
-        .collect();
+        .collect()
+}
+
+/// Resolves `method` on `segs` (HEAD is GET without a body).
+pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiError> {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let m = req.method.as_str();
-    if segs == ["healthz"] && m == "GET" {
-        return ("healthz", Ok(system::healthz()));
-    }
-    if !authorized(state, req) {
-        return ("unauthorized", Err(ApiError::Unauthorized));
-    }
+    let m = if method == "HEAD" { "GET" } else { method };
     let wrong = || ApiError::MethodNotAllowed {
-        method: req.method.clone(),
-        path: req.path.clone(),
+        method: method.to_owned(),
+        path: path.to_owned(),
     };
-    let b = &req.body[..];
+    let na = |label, what| Ok(Route::NotAvailable { label, what });
+    let own = |s: &str| s.to_owned();
     match segs.as_slice() {
-        ["healthz"] => ("healthz", Err(wrong())),
+        ["healthz"] => match m {
+            "GET" => Ok(Route::Healthz),
+            _ => Err(wrong()),
+        },
         ["metrics"] => match m {
-            "GET" => ("metrics", system::metrics(state).await),
-            _ => ("metrics", Err(wrong())),
+            "GET" => Ok(Route::Metrics),
+            _ => Err(wrong()),
         },
         ["vector", "indexes"] => match m {
-            "GET" => ("list_indexes", indexes::list(state).await),
-            "POST" => ("create_index", indexes::create(state, b).await),
-            _ => ("list_indexes", Err(wrong())),
+            "GET" => Ok(Route::ListIndexes),
+            "POST" => Ok(Route::CreateIndex),
+            _ => Err(wrong()),
         },
         ["vector", "indexes", name] => match m {
-            "GET" => ("index_info", indexes::info(state, name).await),
-            "DELETE" => ("drop_index", indexes::drop(state, name).await),
-            _ => ("index_info", Err(wrong())),
+            "GET" => Ok(Route::IndexInfo { name: own(name) }),
+            "DELETE" => Ok(Route::DropIndex { name: own(name) }),
+            _ => Err(wrong()),
         },
         ["vector", "indexes", name, "vectors", id] => match m {
-            "GET" => ("get_vector", vectors::get_one(state, name, id).await),
-            _ => ("get_vector", Err(wrong())),
+            "GET" => Ok(Route::GetVector {
+                name: own(name),
+                id: own(id),
+            }),
+            _ => Err(wrong()),
         },
         ["vector", "indexes", name, "auto-links"] => match m {
-            "GET" => ("auto_links", indexes::get_auto_links(state, name).await),
-            "PUT" | "POST" => ("auto_links", indexes::set_auto_links(state, name, b).await),
-            _ => ("auto_links", Err(wrong())),
+            "GET" => Ok(Route::GetAutoLinks { name: own(name) }),
+            "PUT" | "POST" => Ok(Route::SetAutoLinks { name: own(name) }),
+            _ => Err(wrong()),
         },
         ["vector", "indexes", name, "maintenance"] => match m {
-            "POST" => ("maintenance", system::maintenance(state, name, b).await),
-            _ => ("maintenance", Err(wrong())),
+            "POST" => Ok(Route::Maintenance { name: own(name) }),
+            _ => Err(wrong()),
         },
         ["vector", "indexes", name, "config"] => match m {
-            "POST" | "PUT" => ("config", indexes::update_config(state, name, b).await),
-            _ => ("config", Err(wrong())),
+            "POST" | "PUT" => Ok(Route::UpdateConfig { name: own(name) }),
+            _ => Err(wrong()),
         },
-        ["vector", "indexes", _, "export"] => ("export", not_available("index export")),
-        ["vector", "indexes", _, "cognitive", ..] => {
-            ("cognitive", not_available("cognitive routes"))
-        }
+        ["vector", "indexes", _, "export"] => na("export", "index export"),
+        ["vector", "indexes", _, "cognitive", ..] => na("cognitive", "cognitive routes"),
         ["vector", "actions", action @ ..] => {
             if m != "POST" {
-                return ("vector_action", Err(wrong()));
+                return Err(wrong());
             }
             match action {
-                ["create"] => ("create_index", indexes::create(state, b).await),
-                ["add"] => ("add", vectors::add(state, b).await),
-                ["add-batch"] => ("add_batch", vectors::add_batch(state, b).await),
-                ["import"] => ("import", vectors::import(state, b).await),
-                ["import", "commit"] => ("import_commit", vectors::import_commit(state, b).await),
-                ["get-vectors"] => ("get_vectors", vectors::get_many(state, b).await),
-                ["delete_vector"] => ("delete_vector", vectors::delete(state, b).await),
-                ["search"] => ("search", vectors::search(state, b).await),
-                ["search-with-scores"] => ("search", vectors::search_with_scores(state, b).await),
-                ["compress"] => ("compress", system::compress(state, b).await),
-                ["reinforce"] => ("reinforce", vectors::reinforce(state, b).await),
-                _ => ("vector_action", not_available("this vector action")),
+                ["import", "commit"] => Ok(Route::Vector(VectorAction::ImportCommit)),
+                [a] => match vector_action(a) {
+                    Some(a) => Ok(Route::Vector(a)),
+                    None => na("vector_action", "this vector action"),
+                },
+                _ => na("vector_action", "this vector action"),
             }
         }
         ["kv", key] => match m {
-            "GET" => ("kv_get", kv::get(state, key).await),
-            "POST" | "PUT" => ("kv_set", kv::set(state, key, b).await),
-            "DELETE" => ("kv_delete", kv::delete(state, key).await),
-            _ => ("kv", Err(wrong())),
+            "GET" => Ok(Route::KvGet { key: own(key) }),
+            "POST" | "PUT" => Ok(Route::KvSet { key: own(key) }),
+            "DELETE" => Ok(Route::KvDelete { key: own(key) }),
+            _ => Err(wrong()),
         },
         ["system", "tasks", id] => match m {
-            "GET" => ("task", system::task(state, id)),
-            _ => ("task", Err(wrong())),
+            "GET" => Ok(Route::Task { id: own(id) }),
+            _ => Err(wrong()),
         },
         ["system", "save"] => match m {
-            "POST" => ("save", system::save(state).await),
-            _ => ("save", Err(wrong())),
+            "POST" => Ok(Route::Save),
+            _ => Err(wrong()),
         },
         ["system", "aof-rewrite"] => match m {
-            "POST" => ("aof_rewrite", system::aof_rewrite(state)),
-            _ => ("aof_rewrite", Err(wrong())),
+            "POST" => Ok(Route::AofRewrite),
+            _ => Err(wrong()),
         },
-        ["system", "vectorizers", ..] | ["rag", ..] => ("rag", not_available("the RAG pipeline")),
+        ["system", "vectorizers", ..] | ["rag", ..] => na("rag", "the RAG pipeline"),
         ["graph", "actions", action] => {
             if m != "POST" {
-                return ("graph", Err(wrong()));
+                return Err(wrong());
             }
-            match *action {
-                "link" => ("graph_link", graph::link(state, b).await),
-                "unlink" => ("graph_unlink", graph::unlink(state, b).await),
-                "get-edges" => ("graph_read", graph::get_edges(state, b).await),
-                "get-links" => ("graph_read", graph::get_links(state, b).await),
-                "get-incoming" => ("graph_read", graph::get_incoming(state, b).await),
-                "get-all-relations" => ("graph_read", graph::get_all_relations(state, b).await),
-                "get-all-incoming" => ("graph_read", graph::get_all_incoming(state, b).await),
-                "get-connections" => ("graph_read", graph::get_connections(state, b).await),
-                "extract-subgraph" => ("graph_walk", graph_walk::extract_subgraph(state, b).await),
-                "traverse" => ("graph_walk", graph_walk::traverse(state, b).await),
-                "find-path" => ("graph_walk", graph_walk::find_path(state, b).await),
-                "set-node-properties" => (
-                    "graph_props",
-                    graph_walk::set_node_properties(state, b).await,
-                ),
-                "get-node-properties" => (
-                    "graph_props",
-                    graph_walk::get_node_properties(state, b).await,
-                ),
-                "search-nodes" => ("graph_props", graph_walk::search_nodes(state, b).await),
-                _ => ("graph", not_available("this graph action")),
+            match graph_action(action) {
+                Some(a) => Ok(Route::Graph(a)),
+                None => na("graph", "this graph action"),
             }
         }
-        ["graph", ..] => ("graph", not_available("this graph route")),
-        ["ui", ..] => ("ui", not_available("the dashboard")),
+        ["graph", ..] => na("graph", "this graph route"),
+        ["ui", ..] => na("ui", "the dashboard"),
         ["sessions", ..] | ["users", ..] | ["auth", ..] | ["compile", ..] | ["artifacts", ..] => {
-            ("other", not_available("this route"))
+            na("other", "this route")
         }
-        _ => (
-            "no_route",
-            Err(ApiError::NoRoute {
-                method: req.method.clone(),
-                path: req.path.clone(),
-            }),
-        ),
+        _ => Err(ApiError::NoRoute {
+            method: method.to_owned(),
+            path: path.to_owned(),
+        }),
+    }
+}
+
+/// Runs a resolved route with its body.
+pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, ApiError> {
+    use GraphAction as G;
+    use VectorAction as V;
+    match route {
+        Route::Healthz => Ok(system::healthz()),
+        Route::Metrics => system::metrics(state).await,
+        Route::ListIndexes => indexes::list(state).await,
+        Route::CreateIndex | Route::Vector(V::Create) => indexes::create(state, b).await,
+        Route::IndexInfo { name } => indexes::info(state, name).await,
+        Route::DropIndex { name } => indexes::drop(state, name).await,
+        Route::GetVector { name, id } => vectors::get_one(state, name, id).await,
+        Route::GetAutoLinks { name } => indexes::get_auto_links(state, name).await,
+        Route::SetAutoLinks { name } => indexes::set_auto_links(state, name, b).await,
+        Route::Maintenance { name } => system::maintenance(state, name, b).await,
+        Route::UpdateConfig { name } => indexes::update_config(state, name, b).await,
+        Route::Vector(a) => match a {
+            V::Create => indexes::create(state, b).await,
+            V::Add => vectors::add(state, b).await,
+            V::AddBatch => vectors::add_batch(state, b).await,
+            V::Import => vectors::import(state, b).await,
+            V::ImportCommit => vectors::import_commit(state, b).await,
+            V::GetVectors => vectors::get_many(state, b).await,
+            V::Delete => vectors::delete(state, b).await,
+            V::Search => vectors::search(state, b).await,
+            V::SearchWithScores => vectors::search_with_scores(state, b).await,
+            V::Compress => system::compress(state, b).await,
+            V::Reinforce => vectors::reinforce(state, b).await,
+        },
+        Route::KvGet { key } => kv::get(state, key).await,
+        Route::KvSet { key } => kv::set(state, key, b).await,
+        Route::KvDelete { key } => kv::delete(state, key).await,
+        Route::Task { id } => system::task(state, id),
+        Route::Save => system::save(state).await,
+        Route::AofRewrite => system::aof_rewrite(state),
+        Route::Graph(a) => match a {
+            G::Link => graph::link(state, b).await,
+            G::Unlink => graph::unlink(state, b).await,
+            G::GetEdges => graph::get_edges(state, b).await,
+            G::GetLinks => graph::get_links(state, b).await,
+            G::GetIncoming => graph::get_incoming(state, b).await,
+            G::GetAllRelations => graph::get_all_relations(state, b).await,
+            G::GetAllIncoming => graph::get_all_incoming(state, b).await,
+            G::GetConnections => graph::get_connections(state, b).await,
+            G::ExtractSubgraph => graph_walk::extract_subgraph(state, b).await,
+            G::Traverse => graph_walk::traverse(state, b).await,
+            G::FindPath => graph_walk::find_path(state, b).await,
+            G::SetNodeProperties => graph_walk::set_node_properties(state, b).await,
+            G::GetNodeProperties => graph_walk::get_node_properties(state, b).await,
+            G::SearchNodes => graph_walk::search_nodes(state, b).await,
+        },
+        Route::NotAvailable { what, .. } => Err(ApiError::NotAvailable((*what).to_owned())),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    //! Path decoding and the constant-time token check.
+    //! Path decoding and route resolution from the head alone.
     use super::*;
 
     #[test]
     fn decoding() {
-        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("caf%C3%A9"), "café");
+        assert_eq!(percent_decode("a%20b%2Fc").unwrap(), "a b/c");
+        assert_eq!(percent_decode("100%").unwrap(), "100%");
+        assert_eq!(percent_decode("%zz%4").unwrap(), "%zz%4");
+        assert_eq!(percent_decode("caf%C3%A9").unwrap(), "café");
+        assert_eq!(percent_decode("%EF%BF%BD").unwrap(), "\u{fffd}");
+        assert!(
+            percent_decode("%ff").is_err(),
+            "invalid UTF-8 is refused, not replaced"
+        );
+    }
+
+    fn route(method: &str, path: &str) -> Result<Route, ApiError> {
+        resolve(method, path, &segments(path).unwrap())
     }
 
     #[test]
-    fn tokens() {
-        assert!(token_matches(b"secret", b"secret"));
-        assert!(!token_matches(b"secreT", b"secret"));
-        assert!(!token_matches(b"secret2", b"secret"));
-        assert!(!token_matches(b"", b"secret"));
+    fn resolution() {
+        assert_eq!(route("GET", "/healthz").unwrap(), Route::Healthz);
+        assert_eq!(route("HEAD", "/healthz").unwrap(), Route::Healthz);
+        assert!(matches!(
+            route("POST", "/healthz"),
+            Err(ApiError::MethodNotAllowed { .. })
+        ));
+        assert_eq!(
+            route("GET", "/kv/a%20b").unwrap(),
+            Route::KvGet { key: "a b".into() }
+        );
+        assert_eq!(
+            route("POST", "/vector/actions/import/commit").unwrap(),
+            Route::Vector(VectorAction::ImportCommit)
+        );
+        assert!(matches!(
+            route("GET", "/nope"),
+            Err(ApiError::NoRoute { .. })
+        ));
+        assert!(matches!(
+            route("GET", "/vector/actions/search"),
+            Err(ApiError::MethodNotAllowed { .. })
+        ));
+        assert!(matches!(
+            route("POST", "/ui/x").unwrap(),
+            Route::NotAvailable { .. }
+        ));
+        assert!(route("GET", "/healthz").unwrap().is_public());
+        assert!(!route("GET", "/metrics").unwrap().is_public());
     }
 }

@@ -3,134 +3,367 @@
 //! loop and connections as local tasks, and sends only shard work through the
 //! engine. No extra thread hop between the parser and the shards (see
 //! docs/decisions.md).
+//!
+//! A request is checked on its head alone (route, method, token, size) before its
+//! body is read; every read and write has a deadline; the connections and the body
+//! bytes of an executor are capped (`limits.rs` has the bounds and why).
 
-use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_lite::AsyncWriteExt;
+use futures_lite::{future, AsyncWriteExt};
 use glommio::net::{TcpListener, TcpStream};
 
+use super::conn::{Admit, ConnTable};
 use super::errors::ApiError;
+use super::limits::{HttpLimits, DRAIN_TIMEOUT, IDLE_BUFFER_BYTES_MAX};
 use super::metrics::Metrics;
-use super::request::{read_request, ReadError};
-use super::routes;
+use super::request::{read_body, read_head, write_all, BodyBudget, Head};
+use super::response::Response;
+use super::routes::{self, Route};
 use crate::engine::Engine;
-
-/// Open connections per executor; more are closed on accept.
-pub const CONNECTIONS_PER_EXECUTOR_MAX: usize = 10_000;
-/// A connection idle (or stalled mid-request) this long is closed.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What every request handler can reach.
 pub struct State {
     pub engine: Engine,
     pub token: Option<String>,
-    pub body_bytes_max: usize,
+    pub limits: HttpLimits,
     pub metrics: Arc<Metrics>,
     pub tasks: Arc<super::tasks::Tasks>,
 }
 
-/// Starts the accept loops on every executor; returns the bound address.
+/// What one executor keeps for its connections.
+struct Local {
+    executor: usize,
+    table: ConnTable,
+    budget: BodyBudget,
+    draining: std::cell::Cell<bool>,
+}
+
+/// The running HTTP server: where it listens, and how to stop it.
+pub struct HttpServer {
+    addr: std::net::SocketAddr,
+    /// Dropped to stop the accept loops.
+    stop: Vec<flume::Sender<()>>,
+    /// Each executor reports here once its connections are drained.
+    drained: Vec<flume::Receiver<()>>,
+}
+
+impl HttpServer {
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, closes idle connections and waits (at most
+    /// [`DRAIN_TIMEOUT`]) for the requests in flight to be answered.
+    pub fn shutdown(self) {
+        drop(self.stop);
+        for d in self.drained {
+            let _ = d.recv_timeout(DRAIN_TIMEOUT + Duration::from_secs(1));
+        }
+    }
+}
+
+/// Starts the accept loops on every executor.
 pub fn serve(
     engine: &Engine,
     addr: &str,
     token: Option<String>,
-    body_bytes_max: usize,
-) -> Result<std::net::SocketAddr, String> {
+    limits: HttpLimits,
+) -> Result<HttpServer, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
     let tasks = Arc::new(super::tasks::Tasks::default());
+    let per_executor = limits.connections_per_executor(engine.shards());
+    let state = Arc::new(State {
+        engine: engine.clone(),
+        token,
+        limits,
+        metrics: metrics.clone(),
+        tasks,
+    });
     let mut bound: Option<std::net::SocketAddr> = None;
+    let (mut stop, mut drained) = (Vec::new(), Vec::new());
     for shard in 0..engine.shards() {
         // The first executor may bind port 0; the others join the port it got.
         let target = bound.map_or_else(|| addr.to_owned(), |a| a.to_string());
-        let state = Arc::new(State {
-            engine: engine.clone(),
-            token: token.clone(),
-            body_bytes_max,
-            metrics: metrics.clone(),
-            tasks: tasks.clone(),
-        });
+        let (stop_tx, stop_rx) = flume::bounded::<()>(1);
+        let (done_tx, done_rx) = flume::bounded::<()>(1);
+        let state = state.clone();
         let result = futures_lite::future::block_on(engine.on_executor(shard, move || {
             let listener = TcpListener::bind(&target)
                 .map_err(|e| format!("cannot listen on {target}: {e}"))?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
-            glommio::spawn_local(accept_loop(listener, state, shard)).detach();
+            let budget = BodyBudget::new(state.limits.body_budget());
+            let here = Rc::new(Local {
+                executor: shard,
+                table: ConnTable::new(per_executor),
+                budget,
+                draining: std::cell::Cell::new(false),
+            });
+            glommio::spawn_local(accept_loop(listener, state, here, stop_rx, done_tx)).detach();
             Ok::<_, String>(local)
         }))
         .map_err(|e| e.to_string())??;
         bound.get_or_insert(result);
+        stop.push(stop_tx);
+        drained.push(done_rx);
     }
     super::scheduler::spawn(engine, metrics)?;
-    bound.ok_or_else(|| "no executor".to_owned())
+    Ok(HttpServer {
+        addr: bound.ok_or_else(|| "no executor".to_owned())?,
+        stop,
+        drained,
+    })
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, executor: usize) {
-    let open = Rc::new(Cell::new(0usize));
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    here: Rc<Local>,
+    stop: flume::Receiver<()>,
+    drained: flume::Sender<()>,
+) {
+    let stats = &state.metrics.connections[here.executor];
     loop {
-        let stream = match listener.accept().await {
-            Ok(s) => s,
-            Err(_) => {
+        let accepted = future::or(async { Some(listener.accept().await) }, async {
+            let _ = stop.recv_async().await;
+            None
+        })
+        .await;
+        let mut stream = match accepted {
+            None => break,
+            Some(Ok(s)) => s,
+            Some(Err(_)) => {
+                // EMFILE and friends: the cap keeps us below the fd limit, but other
+                // files count too. Back off instead of spinning.
                 glommio::timer::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
-        if open.get() >= CONNECTIONS_PER_EXECUTOR_MAX {
-            drop(stream);
-            continue;
-        }
-        open.set(open.get() + 1);
-        let (state, open) = (state.clone(), open.clone());
-        glommio::spawn_local(async move {
-            connection(stream, &state, executor).await;
-            open.set(open.get() - 1);
+        let before = here.table.evicted();
+        let id = match here.table.admit() {
+            Admit::Yes(id) => id,
+            Admit::Full => {
+                stats.refused.fetch_add(1, Ordering::Relaxed);
+                let e = ApiError::ConnectionLimit {
+                    max: here.table.max(),
+                };
+                // A fresh socket's send buffer is empty: this write never waits.
+                let bytes = e.response().to_bytes(false);
+                let _ = future::poll_once(stream.write_all(&bytes)).await;
+                continue;
+            }
+        };
+        stats
+            .evicted
+            .fetch_add(here.table.evicted() - before, Ordering::Relaxed);
+        stats
+            .open
+            .store(here.table.open() as u64, Ordering::Relaxed);
+        let (state2, here2) = (state.clone(), here.clone());
+        let task = glommio::spawn_local(async move {
+            let _guard = Guard {
+                here: here2.clone(),
+                id,
+            };
+            connection(stream, &state2, &here2, id).await;
         })
         .detach();
+        here.table.attach(id, task);
+    }
+    drop(listener);
+    here.draining.set(true);
+    here.table.close_idle();
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while here.table.open() > 0 && Instant::now() < deadline {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    stats
+        .open
+        .store(here.table.open() as u64, Ordering::Relaxed);
+    let _ = drained.send(());
+}
+
+/// Removes a connection from the table however its task ends (also when it is
+/// cancelled to make room).
+struct Guard {
+    here: Rc<Local>,
+    id: u64,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.here.table.remove(self.id);
     }
 }
 
-async fn connection(mut stream: TcpStream, state: &State, executor: usize) {
+/// Answers `err` and tells whether the connection can go on: only if the request
+/// had no body bytes left to read.
+async fn reject(
+    stream: &mut TcpStream,
+    state: &State,
+    here: &Local,
+    err: ApiError,
+    keep: bool,
+) -> bool {
+    state
+        .metrics
+        .record(here.executor, "rejected", err.status(), Duration::ZERO);
+    let keep = keep && !here.draining.get();
+    let bytes = err.response().to_bytes(keep);
+    let ok = write_all(stream, &bytes, state.limits.write_timeout)
+        .await
+        .is_ok();
+    if !keep {
+        linger(stream).await;
+    }
+    ok && keep
+}
+
+/// Closes after an early answer without resetting it: a client still sending its
+/// body would get a reset (and lose the answer) if unread bytes were pending at
+/// close, so the write side is shut and what follows is read and dropped, for at
+/// most [`LINGER`] and [`LINGER_BYTES_MAX`].
+async fn linger(stream: &mut TcpStream) {
+    use futures_lite::AsyncReadExt;
+    let _ = stream.shutdown(std::net::Shutdown::Write).await;
+    let deadline = Instant::now() + LINGER;
+    let mut scratch = [0u8; 4096];
+    let mut read = 0;
+    while read < LINGER_BYTES_MAX {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = stream.set_read_timeout(Some(left));
+        match stream.read(&mut scratch).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+}
+
+/// How long and how much a connection closed early is drained.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES_MAX: usize = 256 * 1024;
+
+/// The checks a head must pass before its body is read: public route or token,
+/// a route and method that exist, a body within the limit.
+fn check_head(state: &State, head: &Head) -> Result<Route, ApiError> {
+    let segs = routes::segments(&head.path)?;
+    if segs.len() == 1 && segs[0] == "healthz" && matches!(head.method.as_str(), "GET" | "HEAD") {
+        return Ok(Route::Healthz);
+    }
+    super::auth::check(state.token.as_deref(), &head.authorization)?;
+    let route = routes::resolve(&head.method, &head.path, &segs)?;
+    if head.content_length > state.limits.body_bytes_max {
+        return Err(ApiError::BodyTooLarge {
+            got: head.content_length,
+            max: state.limits.body_bytes_max,
+        });
+    }
+    Ok(route)
+}
+
+async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64) {
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-    let mut buf = Vec::with_capacity(8 * 1024);
+    let limits = &state.limits;
+    let mut buf = Vec::new();
     loop {
-        let req = match read_request(&mut stream, &mut buf, state.body_bytes_max).await {
-            Ok(r) => r,
-            Err(ReadError::Closed) | Err(ReadError::Io) => return,
+        if !here.table.set_idle(id, true) {
+            return;
+        }
+        let head = match read_head(
+            &mut stream,
+            &mut buf,
+            limits.idle_timeout,
+            limits.head_timeout,
+        )
+        .await
+        {
+            Ok(h) => h,
             Err(e) => {
-                let err = match e {
-                    ReadError::Malformed(m) => {
-                        ApiError::BadRequest(format!("malformed HTTP request: {m}"))
+                // An idle keep-alive connection that times out is closed silently.
+                if !buf.is_empty() {
+                    if let Some(err) = ApiError::from_read(e, limits) {
+                        reject(&mut stream, state, here, err, false).await;
                     }
-                    ReadError::HeadTooLarge => ApiError::HeadTooLarge,
-                    ReadError::BodyTooLarge { got, max } => ApiError::BodyTooLarge { got, max },
-                    ReadError::LengthRequired => ApiError::LengthRequired,
-                    ReadError::Closed | ReadError::Io => return,
-                };
-                state
-                    .metrics
-                    .record(executor, "rejected", err.status(), Duration::ZERO);
-                let _ = stream.write_all(&err.response().to_bytes(false)).await;
-                let _ = stream.close().await;
+                }
                 return;
             }
         };
+        here.table.set_idle(id, false);
         let started = Instant::now();
-        let (route, resp) = routes::handle(state, &req).await;
+        let buffered = buf.len() >= head.head_len + head.content_length;
+        let route = match check_head(state, &head) {
+            Ok(r) => r,
+            Err(err) => {
+                // The body is skipped when it is already here; otherwise the
+                // connection cannot be resynchronized without reading it: close.
+                if buffered {
+                    buf.drain(..head.head_len + head.content_length);
+                }
+                if reject(&mut stream, state, here, err, buffered && head.keep_alive).await {
+                    continue;
+                }
+                return;
+            }
+        };
+        if head.expect_continue && !buffered {
+            let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+            if write_all(&mut stream, cont, limits.write_timeout)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let is_head = head.method == "HEAD";
+        let keep_alive = head.keep_alive;
+        let (req, held) = match read_body(&mut stream, &mut buf, head, &here.budget).await {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(err) = ApiError::from_read(e, limits) {
+                    reject(&mut stream, state, here, err, false).await;
+                }
+                return;
+            }
+        };
+        // Boxed: the handlers' state lives on the heap only while a request runs,
+        // so an idle connection stays small.
+        let resp: Response = Box::pin(routes::run(state, &route, &req.body))
+            .await
+            .unwrap_or_else(|e| e.response());
+        drop(held);
+        drop(req);
         state
             .metrics
-            .record(executor, route, resp.status, started.elapsed());
-        if stream
-            .write_all(&resp.to_bytes(req.keep_alive))
-            .await
-            .is_err()
-        {
+            .record(here.executor, route.label(), resp.status, started.elapsed());
+        let keep = keep_alive && !here.draining.get();
+        let head_bytes = resp.head_bytes(keep);
+        let sent = match is_head || resp.body.is_empty() {
+            true => write_all(&mut stream, &head_bytes, limits.write_timeout).await,
+            false if resp.body.len() < 16 * 1024 => {
+                let mut all = head_bytes;
+                all.extend_from_slice(&resp.body);
+                write_all(&mut stream, &all, limits.write_timeout).await
+            }
+            false => match write_all(&mut stream, &head_bytes, limits.write_timeout).await {
+                Ok(()) => write_all(&mut stream, &resp.body, limits.write_timeout).await,
+                e => e,
+            },
+        };
+        if sent.is_err() {
             return;
         }
-        if !req.keep_alive {
-            let _ = stream.close().await;
+        if !keep {
+            linger(&mut stream).await;
             return;
+        }
+        if buf.capacity() > IDLE_BUFFER_BYTES_MAX {
+            buf.shrink_to(buf.len().max(super::limits::HEAD_READ_BYTES));
         }
     }
 }

@@ -11,8 +11,8 @@ use crate::error::{Result, ShardError};
 use crate::filter::{self, Expr};
 use crate::hnsw::{Candidate, Hnsw, HnswParams};
 use crate::limits::{
-    DIM_MAX, EF_CONSTRUCTION_MAX, ID_BYTES_MAX, INDEX_NAME_BYTES_MAX, METADATA_BYTES_MAX, M_MAX,
-    NODES_PER_PART_MAX,
+    DIM_MAX, EF_CONSTRUCTION_MAX, F16_ABS_MAX, ID_BYTES_MAX, INDEX_NAME_BYTES_MAX,
+    METADATA_BYTES_MAX, M_MAX, NODES_PER_PART_MAX, VALUE_ABS_MAX,
 };
 use crate::metadata::MetadataIndex;
 use crate::metric::{Metric, Precision};
@@ -26,6 +26,9 @@ mod steps;
 /// nodes, or when it is at most [`EXACT_SCAN_PERCENT`] of the part: cheaper than a
 /// graph walk and exact, where a filtered graph walk would lose recall.
 pub const EXACT_SCAN_MIN: u64 = 2_048;
+/// Extra candidates a shard looks at beyond k, so ties at the k-th distance can be
+/// broken by id when shards are merged.
+const TIE_SLACK: usize = 4;
 pub const EXACT_SCAN_PERCENT: u64 = 3;
 
 /// Most auto-link rules on one index.
@@ -261,9 +264,43 @@ pub fn is_entity_vector(v: &[f32]) -> bool {
     v.iter().all(|x| *x == 0.0)
 }
 
-/// Checks one item against limits and the index dimension (`dim` None = not fixed yet).
+/// The largest |x| an index of `metric` and `precision` stores, with the reason
+/// for the error message.
+pub fn value_limit(metric: Metric, precision: Precision) -> (f32, &'static str) {
+    if precision == Precision::Float16 && metric != Metric::Cosine {
+        (
+            F16_ABS_MAX,
+            "in a float16 index (the largest half-precision value)",
+        )
+    } else {
+        (VALUE_ABS_MAX, "so that distances stay finite")
+    }
+}
+
+/// Checks that every value of `v` is finite and within `limit` (see
+/// [`value_limit`]).
+pub fn check_values(v: &[f32], limit: (f32, &'static str)) -> Result<()> {
+    for (position, x) in v.iter().enumerate() {
+        if !x.is_finite() {
+            return Err(ShardError::NonFiniteValue { position });
+        }
+        if x.abs() > limit.0 {
+            return Err(ShardError::ValueOutOfRange {
+                position,
+                value: *x,
+                max: limit.0,
+                why: limit.1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks one item against limits, the index dimension (`dim` None = not fixed
+/// yet) and the value range of its precision (`limit`, see [`value_limit`]).
 pub fn check_item(
     dim: Option<usize>,
+    limit: (f32, &'static str),
     id: &str,
     vector: &[f32],
     metadata: &Map<String, Value>,
@@ -284,9 +321,7 @@ pub fn check_item(
                 });
             }
         }
-        if let Some(p) = vector.iter().position(|x| !x.is_finite()) {
-            return Err(ShardError::NonFiniteValue { position: p });
-        }
+        check_values(vector, limit)?;
     }
     if !metadata.is_empty() {
         let bytes = json_len(metadata);
@@ -302,7 +337,7 @@ pub fn check_item(
 }
 
 /// Length of a value's JSON encoding, counted without building the string.
-fn json_len(v: &Map<String, Value>) -> usize {
+pub(crate) fn json_len(v: &Map<String, Value>) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -432,6 +467,7 @@ impl Index {
             return Ok(());
         }
         self.check_compress(precision)?;
+        self.check_range_for(precision)?;
         self.store = self.take_converted(precision);
         self.config.precision = precision;
         Ok(())
@@ -541,7 +577,8 @@ impl Index {
     /// soft-deleted and stays a graph bridge until vacuum); an unchanged vector keeps
     /// its node and only its metadata changes.
     pub fn upsert(&mut self, id: &str, vector: &[f32], metadata: Map<String, Value>) -> Result<()> {
-        check_item(self.dim(), id, vector, &metadata)?;
+        let limit = value_limit(self.config.metric, self.config.precision);
+        check_item(self.dim(), limit, id, vector, &metadata)?;
         let entity = is_entity_vector(vector);
         if let Some(&old) = self.by_id.get(id) {
             if self.live.contains(old) {
@@ -747,7 +784,11 @@ impl Index {
             q.k
         };
         let query = match (q.vector, &self.store) {
-            (Some(v), Some(store)) if !is_entity_vector(v) => {
+            // An all-zero query is a real point under euclidean and dot; under
+            // cosine it has no direction (the router refuses it).
+            (Some(v), Some(store))
+                if self.config.metric != Metric::Cosine || !is_entity_vector(v) =>
+            {
                 if v.len() != store.dim() {
                     return Err(ShardError::WrongDimension {
                         expected: store.dim(),
@@ -766,12 +807,34 @@ impl Index {
         };
         let nearest = match &query {
             Some((prepared, store)) => {
-                self.vector_search(store, prepared, want, q.ef, allowed.as_ref())
+                let mut c = self.vector_search(
+                    store,
+                    prepared,
+                    want + TIE_SLACK,
+                    q.ef.max(want + TIE_SLACK),
+                    allowed.as_ref(),
+                );
+                // Keep the best `want`, and whatever ties with the last of them: the
+                // merge breaks ties by id across shards, so a shard must not drop a
+                // tied candidate by its internal node order.
+                if c.len() > want {
+                    let last = c[want.max(1) - 1].d;
+                    let keep = want + c[want..].iter().take_while(|x| x.d <= last).count();
+                    c.truncate(keep);
+                }
+                c
             }
             None => Vec::new(),
         };
         let Some((terms, text)) = text_side else {
-            return Ok(nearest.into_iter().map(|c| hit(c.id, c.d, 0.0)).collect());
+            let mut hits: Vec<PartHit> = nearest.into_iter().map(|c| hit(c.id, c.d, 0.0)).collect();
+            // The merge expects each part sorted as it merges: distance, then id.
+            hits.sort_by(|a, b| {
+                a.distance
+                    .total_cmp(&b.distance)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            return Ok(hits);
         };
         // Hybrid / text: the union of both sides, each member scored by both.
         let stats: &dyn CorpusStats = stats.unwrap_or(text);

@@ -70,6 +70,13 @@ impl Index {
         max_rows: usize,
     ) -> Result<(usize, usize)> {
         self.check_compress(precision)?;
+        if !self
+            .pending_store
+            .as_ref()
+            .is_some_and(|p| p.target == precision)
+        {
+            self.check_range_for(precision)?;
+        }
         let Some(store) = &self.store else {
             return Ok((0, 0));
         };
@@ -99,6 +106,35 @@ impl Index {
                     precision.as_str()
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// Checks that every stored value fits `precision` (float16 holds at most
+    /// 65504 outside cosine indexes): compression never turns a value into
+    /// infinity.
+    pub(super) fn check_range_for(&self, precision: Precision) -> Result<()> {
+        let limit = super::value_limit(self.config.metric, precision);
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        if limit.0 >= crate::limits::VALUE_ABS_MAX {
+            return Ok(());
+        }
+        for node in 0..store.len() as u32 {
+            if !self.live.contains(node) {
+                continue;
+            }
+            if let Err(e) = super::check_values(&store.vector(node), limit) {
+                return Err(ShardError::invalid(
+                    "precision",
+                    format!(
+                        "cannot compress to {}: item '{}' has {e}",
+                        precision.as_str(),
+                        self.ids[node as usize]
+                    ),
+                ));
+            }
         }
         Ok(())
     }

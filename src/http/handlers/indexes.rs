@@ -155,45 +155,7 @@ fn memory_config(v: &Value) -> Result<kektordb_shards::index::MemoryConfig, ApiE
 /// Durations as Go writes them: a sequence of number+unit (`ns`, `us`, `ms`, `s`,
 /// `m`, `h`), e.g. `1h30m`, `90s`, `500ms`; a bare number is nanoseconds.
 pub fn parse_duration(s: &str) -> Result<i64, ApiError> {
-    let bad = || {
-        ApiError::BadRequest(format!(
-            "invalid duration '{s}' (e.g. \"30s\", \"5m\", \"24h\")"
-        ))
-    };
-    let t = s.trim();
-    if let Ok(n) = t.parse::<i64>() {
-        return Ok(n);
-    }
-    let mut total: f64 = 0.0;
-    let mut rest = t;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        total += value * factor;
-        rest = &rest[unit_len..];
-    }
-    if total > i64::MAX as f64 {
-        return Err(bad());
-    }
-    Ok(total as i64)
+    Ok(kektordb_shards::duration::parse_nanos(s)?)
 }
 
 /// Merges a maintenance block (`vacuum_interval`, `delete_threshold`,

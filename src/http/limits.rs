@@ -1,0 +1,101 @@
+//! Every limit of the HTTP front end, and what an unauthenticated client can make
+//! the server spend under them (the threat model in `docs/design.md` restates
+//! these bounds):
+//! - a connection: one fd and a few KiB (its task and a head buffer that grows with
+//!   the bytes received, at most [`HEAD_BYTES_MAX`]); at most
+//!   [`HttpLimits::connections_per_executor`] per executor, derived from
+//!   `RLIMIT_NOFILE` so `accept` never fails first; at the cap, the connection idle
+//!   the longest (between requests or inside a head) is closed for the new one;
+//! - time: a head must be complete [`HttpLimits::head_timeout`] after its first
+//!   byte, an idle keep-alive connection is closed after
+//!   [`HttpLimits::idle_timeout`], a body must arrive at [`BODY_RATE_MIN_BYTES`]
+//!   per second on average after [`IO_GRACE`], a response must be read at that rate
+//!   too and never stall longer than [`HttpLimits::write_timeout`];
+//! - memory for bodies: nothing before the head is checked (route, method, token,
+//!   size); then buffers grow only with the bytes received, and the bytes of bodies
+//!   in flight on an executor are capped ([`HttpLimits::body_bytes_in_flight_max`]).
+
+use std::time::Duration;
+
+/// Largest request head (request line and headers).
+pub const HEAD_BYTES_MAX: usize = 16 * 1024;
+/// Most headers in one request.
+pub const HEADERS_MAX: usize = 64;
+/// How much a head buffer grows per read.
+pub const HEAD_READ_BYTES: usize = 2 * 1024;
+/// Smallest and largest step a body buffer grows by per read (it grows by at most
+/// the bytes already received, so memory follows the bytes a client really sent).
+pub const BODY_READ_MIN_BYTES: usize = 16 * 1024;
+pub const BODY_READ_MAX_BYTES: usize = 1 << 20;
+/// Bytes per write call of a response.
+pub const WRITE_CHUNK_BYTES: usize = 256 * 1024;
+/// Average rate a body must arrive at, and a response be read at, after the grace.
+pub const BODY_RATE_MIN_BYTES: u64 = 16 * 1024;
+/// Time before the minimum rate applies.
+pub const IO_GRACE: Duration = Duration::from_secs(10);
+/// File descriptors kept back from connections (logs, snapshots, listeners, the
+/// proxy's upstream connections).
+pub const FDS_RESERVED: u64 = 256;
+/// Share of the remaining descriptors that connections may take.
+pub const FDS_CONNECTIONS_PERCENT: u64 = 80;
+/// Connection buffers larger than this are released after their request.
+pub const IDLE_BUFFER_BYTES_MAX: usize = 64 * 1024;
+/// A clean stop waits this long for requests in flight.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The configurable limits (flags), with their defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub body_bytes_max: usize,
+    /// Per executor; at least `body_bytes_max`.
+    pub body_bytes_in_flight_max: usize,
+    pub head_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// Longest a response write may make no progress.
+    pub write_timeout: Duration,
+    /// Total connections; None derives them from `RLIMIT_NOFILE`.
+    pub connections_max: Option<usize>,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            body_bytes_max: 512 << 20,
+            body_bytes_in_flight_max: 1 << 30,
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
+            connections_max: None,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// Connections one executor may hold. Raises the soft `RLIMIT_NOFILE` to the
+    /// hard limit first (as Go and nginx do), then gives connections
+    /// [`FDS_CONNECTIONS_PERCENT`]% of what is left after [`FDS_RESERVED`].
+    pub fn connections_per_executor(&self, executors: usize) -> usize {
+        let usable = usable_fds();
+        let total = match self.connections_max {
+            Some(n) => (n as u64).min(usable),
+            None => usable * FDS_CONNECTIONS_PERCENT / 100,
+        };
+        ((total as usize) / executors.max(1)).max(1)
+    }
+
+    pub fn body_budget(&self) -> usize {
+        self.body_bytes_in_flight_max.max(self.body_bytes_max)
+    }
+}
+
+/// Descriptors available for connections after raising the soft limit.
+fn usable_fds() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(s, _)| s);
+    soft.saturating_sub(FDS_RESERVED).max(16)
+}
