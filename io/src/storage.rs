@@ -20,11 +20,15 @@ pub trait Storage: Send {
     fn truncate(&mut self, len: u64) -> std::io::Result<()>;
 }
 
-/// An append-only file. `sync` is `fdatasync`.
+/// An append-only file. `sync` is `fdatasync`. A failed append is cut back to the
+/// last good length (now, or before the next append if that fails too), so a
+/// retried append never leaves a torn record in the middle of the log.
 pub struct FileStorage {
     file: File,
     path: PathBuf,
     len: u64,
+    /// Bytes past `len` may be on disk from a failed append.
+    dirty: bool,
 }
 
 impl FileStorage {
@@ -47,6 +51,7 @@ impl FileStorage {
             file,
             path: path.to_owned(),
             len,
+            dirty: false,
         })
     }
 
@@ -57,7 +62,14 @@ impl FileStorage {
 
 impl Storage for FileStorage {
     fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.file.write_all(bytes)?;
+        if self.dirty {
+            self.file.set_len(self.len)?;
+            self.dirty = false;
+        }
+        if let Err(e) = self.file.write_all(bytes) {
+            self.dirty = self.file.set_len(self.len).is_err();
+            return Err(e);
+        }
         self.len += bytes.len() as u64;
         Ok(())
     }

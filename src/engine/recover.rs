@@ -11,7 +11,7 @@ use kektordb_shards::durable::{
 use kektordb_shards::op::Op;
 
 use super::error::{EngineError, Result};
-use super::executors::{Ctx, ShardState};
+use super::executors::ShardState;
 use super::files::{Opened, Scan};
 
 /// How the shards of one directory are recovered.
@@ -26,8 +26,11 @@ fn storage(dir: &Path) -> impl Fn(std::io::Error) -> EngineError + '_ {
     move |e| EngineError::Storage(format!("{}: {e}", dir.display()))
 }
 
+/// A recovered shard, and whether it still needs its first snapshot.
+type Recovered = (ShardState, RecoveryReport, bool);
+
 /// Recovers shard `i` from `dir`.
-fn recover_shard(i: usize, dir: &Path, how: Recovery) -> Result<(ShardState, RecoveryReport)> {
+fn recover_shard(i: usize, dir: &Path, how: Recovery) -> Result<Recovered> {
     let scan = Scan::new(dir).map_err(storage(dir))?;
     let candidates = scan.candidates();
     let mut failures = Vec::new();
@@ -40,7 +43,7 @@ fn recover_shard(i: usize, dir: &Path, how: Recovery) -> Result<(ShardState, Rec
         } = scan.open(*start).map_err(storage(dir))?;
         let recovered =
             DurableShard::recover_chain(snapshot.as_deref(), logs, how.fsync, how.skip_corrupt);
-        let (mut ctx, mut report) = match recovered {
+        let (ctx, mut report) = match recovered {
             Ok(r) => r,
             // A damaged snapshot fails before any log is touched: try the previous.
             Err(RecoverError::Snapshot(e)) if n + 1 < candidates.len() => {
@@ -55,16 +58,20 @@ fn recover_shard(i: usize, dir: &Path, how: Recovery) -> Result<(ShardState, Rec
                 "shard {i}: {name} failed its checks ({why}); renamed {name}.corrupt and recovered from the previous generation"
             ));
         }
-        let mut files = files;
-        if needs_snapshot {
-            snapshot_now(&mut files, &mut ctx, dir)?;
-        }
-        return Ok((ShardState::new(ctx, Some(files), how.policy), report));
+        return Ok((
+            ShardState::new(ctx, Some(files), how.policy),
+            report,
+            needs_snapshot,
+        ));
     }
     unreachable!("there is always one candidate");
 }
 
-fn snapshot_now(files: &mut super::files::ShardFiles, ctx: &mut Ctx, dir: &Path) -> Result<()> {
+fn snapshot_now(st: &mut ShardState, dir: &Path) -> Result<()> {
+    let (ctx, files) = (
+        &mut st.ctx,
+        st.files.as_mut().expect("a shard on disk has files"),
+    );
     let done = files.snapshot(ctx).map_err(storage(dir))?;
     done.recv()
         .unwrap_or_else(|_| Err("snapshot thread died".into()))
@@ -72,14 +79,15 @@ fn snapshot_now(files: &mut super::files::ShardFiles, ctx: &mut Ctx, dir: &Path)
     Ok(())
 }
 
-/// Recovers every shard of `dir` in parallel (one thread each), then checks that
-/// every index exists on every shard.
+/// Recovers every shard of `dir` in parallel (one thread each), checks that every
+/// index exists on every shard, and only then takes the first snapshot of shards
+/// that have none (so a refused start changes no file).
 pub fn recover_all(
     dir: &Path,
     shards: usize,
     how: Recovery,
 ) -> Result<(Vec<ShardState>, Vec<RecoveryReport>)> {
-    let recovered: Vec<Result<(ShardState, RecoveryReport)>> = std::thread::scope(|scope| {
+    let recovered: Vec<Result<Recovered>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..shards)
             .map(|i| {
                 let shard_dir = dir.join(format!("shard-{i}"));
@@ -97,12 +105,19 @@ pub fn recover_all(
     });
     let mut states = Vec::with_capacity(shards);
     let mut reports = Vec::with_capacity(shards);
-    for r in recovered {
-        let (st, report) = r?;
+    let mut first_snapshot = Vec::new();
+    for (i, r) in recovered.into_iter().enumerate() {
+        let (st, report, needs) = r?;
         states.push(st);
         reports.push(report);
+        if needs {
+            first_snapshot.push(i);
+        }
     }
     check_indexes(&mut states, &mut reports, how.skip_corrupt)?;
+    for i in first_snapshot {
+        snapshot_now(&mut states[i], &dir.join(format!("shard-{i}")))?;
+    }
     Ok((states, reports))
 }
 

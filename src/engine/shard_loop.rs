@@ -386,14 +386,18 @@ pub async fn run(
         waiting: Vec::new(),
     };
     let mut closed = false;
+    // When a failed log write is tried again (kept across iterations, so a steady
+    // stream of refused writes cannot postpone it).
+    let mut next_retry = std::time::Instant::now();
     loop {
         if p.inflight() {
             glommio::executor().yield_if_needed().await;
         }
         let stopping = closed || stop.load(Ordering::Acquire);
         let hold = stopping || !p.st.snapshot_waiters.is_empty();
-        let retry_wait = async {
-            glommio::timer::sleep(RETRY_INTERVAL).await;
+        let retry_in = next_retry.saturating_duration_since(std::time::Instant::now());
+        let retry_wait = async move {
+            glommio::timer::sleep(retry_in).await;
             Event::Retry
         };
         let failed = p.failed();
@@ -419,15 +423,21 @@ pub async fn run(
             }
             _ => Event::Job(rx.recv_async().await.ok()),
         };
-        let mut retry = false;
         match event {
             Event::Job(None) => closed = true,
             Event::Job(Some(job)) => p.run_jobs(job, &rx),
             Event::Flushed(done) => p.on_flushed(*done),
-            Event::Retry => retry = true,
-            Event::Nothing => {}
+            Event::Retry | Event::Nothing => {}
         }
+        let retry = failed && std::time::Instant::now() >= next_retry;
+        if retry {
+            next_retry = std::time::Instant::now() + RETRY_INTERVAL;
+        }
+        let was_failed = p.failed();
         p.commit(retry);
+        if !was_failed && p.failed() {
+            next_retry = std::time::Instant::now() + RETRY_INTERVAL;
+        }
         p.maybe_snapshot(stopping).await;
         let idle = p.idle();
         if stopping && idle && p.st.snapshot_waiters.is_empty() {

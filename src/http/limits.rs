@@ -22,10 +22,10 @@ pub const HEAD_BYTES_MAX: usize = 16 * 1024;
 /// Most headers in one request.
 pub const HEADERS_MAX: usize = 64;
 /// How much a head buffer grows per read.
-pub const HEAD_READ_BYTES: usize = 2 * 1024;
+pub const HEAD_READ_BYTES: usize = 1024;
 /// Smallest and largest step a body buffer grows by per read (it grows by at most
 /// the bytes already received, so memory follows the bytes a client really sent).
-pub const BODY_READ_MIN_BYTES: usize = 16 * 1024;
+pub const BODY_READ_MIN_BYTES: usize = 4 * 1024;
 pub const BODY_READ_MAX_BYTES: usize = 1 << 20;
 /// Bytes per write call of a response.
 pub const WRITE_CHUNK_BYTES: usize = 256 * 1024;

@@ -83,16 +83,21 @@ pub fn serve(
         metrics: metrics.clone(),
         tasks,
     });
+    // Resolved here: glommio's bind panics on an address it cannot resolve.
+    let first: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot listen on {addr}: no address"))?;
     let mut bound: Option<std::net::SocketAddr> = None;
     let (mut stop, mut drained) = (Vec::new(), Vec::new());
     for shard in 0..engine.shards() {
         // The first executor may bind port 0; the others join the port it got.
-        let target = bound.map_or_else(|| addr.to_owned(), |a| a.to_string());
+        let target = bound.unwrap_or(first);
         let (stop_tx, stop_rx) = flume::bounded::<()>(1);
         let (done_tx, done_rx) = flume::bounded::<()>(1);
         let state = state.clone();
         let result = futures_lite::future::block_on(engine.on_executor(shard, move || {
-            let listener = TcpListener::bind(&target)
+            let listener = TcpListener::bind(target)
                 .map_err(|e| format!("cannot listen on {target}: {e}"))?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
             let budget = BodyBudget::new(state.limits.body_budget());
@@ -217,7 +222,7 @@ async fn reject(
         .await
         .is_ok();
     if !keep {
-        linger(stream).await;
+        Box::pin(linger(stream)).await;
     }
     ok && keep
 }
@@ -288,7 +293,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
                 // An idle keep-alive connection that times out is closed silently.
                 if !buf.is_empty() {
                     if let Some(err) = ApiError::from_read(e, limits) {
-                        reject(&mut stream, state, here, err, false).await;
+                        Box::pin(reject(&mut stream, state, here, err, false)).await;
                     }
                 }
                 return;
@@ -305,7 +310,15 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
                 if buffered {
                     buf.drain(..head.head_len + head.content_length);
                 }
-                if reject(&mut stream, state, here, err, buffered && head.keep_alive).await {
+                if Box::pin(reject(
+                    &mut stream,
+                    state,
+                    here,
+                    err,
+                    buffered && head.keep_alive,
+                ))
+                .await
+                {
                     continue;
                 }
                 return;
@@ -326,7 +339,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
             Ok(r) => r,
             Err(e) => {
                 if let Some(err) = ApiError::from_read(e, limits) {
-                    reject(&mut stream, state, here, err, false).await;
+                    Box::pin(reject(&mut stream, state, here, err, false)).await;
                 }
                 return;
             }
@@ -359,7 +372,8 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
             return;
         }
         if !keep {
-            linger(&mut stream).await;
+            // Boxed like every rare path, so an idle connection's future stays small.
+            Box::pin(linger(&mut stream)).await;
             return;
         }
         if buf.capacity() > IDLE_BUFFER_BYTES_MAX {

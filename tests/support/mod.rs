@@ -13,23 +13,32 @@ pub struct Server {
     pub addr: String,
 }
 
+/// The server binary under test (`KEKTOR_TEST_BIN` points the tests at another
+/// build, e.g. an older commit's, to see which of them fail there).
+pub fn binary() -> String {
+    std::env::var("KEKTOR_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kektordb").to_owned())
+}
+
+/// The server's command with the tests' defaults (loopback, port 0, 2 shards).
+pub fn command(extra: &[&str]) -> Command {
+    let mut c = Command::new(binary());
+    c.args(["-http-addr", "127.0.0.1:0", "-shards", "2", "-no-pin"])
+        .args(if extra.contains(&"-aof-path") {
+            &[][..]
+        } else {
+            &["-in-memory"][..]
+        })
+        .args(extra)
+        .env_remove("KEKTOR_PORT")
+        .env_remove("KEKTOR_TOKEN")
+        .env_remove("KEKTOR_DATA_DIR");
+    c
+}
+
 impl Server {
-    /// Starts the server with extra flags; waits for its "listening on" line.
-    pub fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kektordb"))
-            .args(["-http-addr", "127.0.0.1:0", "-shards", "2", "-no-pin"])
-            .args(if extra.contains(&"-aof-path") {
-                &[][..]
-            } else {
-                &["-in-memory"][..]
-            })
-            .args(extra)
-            .env_remove("KEKTOR_PORT")
-            .env_remove("KEKTOR_TOKEN")
-            .env_remove("KEKTOR_DATA_DIR")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start kektordb");
+    /// Starts `cmd` (see [`command`]); waits for its "listening on" line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd.stderr(Stdio::piped()).spawn().expect("start kektordb");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let addr = loop {
@@ -41,9 +50,28 @@ impl Server {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
         };
-        // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { child, addr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the server process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// Starts the server with extra flags; waits for its "listening on" line.
+    pub fn start(extra: &[&str]) -> Server {
+        Server::spawn(command(extra))
     }
 
     pub fn connect(&self) -> TcpStream {
