@@ -97,8 +97,8 @@ pub fn serve(
         let (done_tx, done_rx) = flume::bounded::<()>(1);
         let state = state.clone();
         let result = futures_lite::future::block_on(engine.on_executor(shard, move || {
-            let listener = TcpListener::bind(target)
-                .map_err(|e| format!("cannot listen on {target}: {e}"))?;
+            let listener =
+                TcpListener::bind(target).map_err(|e| format!("cannot listen on {target}: {e}"))?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
             let budget = BodyBudget::new(state.limits.body_budget());
             let here = Rc::new(Local {
@@ -204,14 +204,16 @@ impl Drop for Guard {
     }
 }
 
-/// Answers `err` and tells whether the connection can go on: only if the request
-/// had no body bytes left to read.
+/// Answers `err` and tells whether the connection can go on (`keep`: the request
+/// had no body bytes left to read). `unread`: bytes of the request may still be
+/// arriving, so the close lingers.
 async fn reject(
     stream: &mut TcpStream,
     state: &State,
     here: &Local,
     err: ApiError,
     keep: bool,
+    unread: bool,
 ) -> bool {
     state
         .metrics
@@ -222,18 +224,23 @@ async fn reject(
         .await
         .is_ok();
     if !keep {
-        Box::pin(linger(stream)).await;
+        if unread {
+            Box::pin(linger(stream)).await;
+        } else {
+            let _ = stream.close().await;
+        }
     }
     ok && keep
 }
 
 /// Closes after an early answer without resetting it: a client still sending its
 /// body would get a reset (and lose the answer) if unread bytes were pending at
-/// close, so the write side is shut and what follows is read and dropped, for at
-/// most [`LINGER`] and [`LINGER_BYTES_MAX`].
+/// close, so what follows is read and dropped, for at most [`LINGER`] and
+/// [`LINGER_BYTES_MAX`], before closing. (The answer says `Connection: close`, so
+/// a well-behaved client closes first; the write side is not shut early, which
+/// would let a client that reconnects on EOF churn connections as fast as it can.)
 async fn linger(stream: &mut TcpStream) {
     use futures_lite::AsyncReadExt;
-    let _ = stream.shutdown(std::net::Shutdown::Write).await;
     let deadline = Instant::now() + LINGER;
     let mut scratch = [0u8; 4096];
     let mut read = 0;
@@ -248,6 +255,7 @@ async fn linger(stream: &mut TcpStream) {
             Ok(n) => read += n,
         }
     }
+    let _ = stream.close().await;
 }
 
 /// How long and how much a connection closed early is drained.
@@ -293,7 +301,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
                 // An idle keep-alive connection that times out is closed silently.
                 if !buf.is_empty() {
                     if let Some(err) = ApiError::from_read(e, limits) {
-                        Box::pin(reject(&mut stream, state, here, err, false)).await;
+                        Box::pin(reject(&mut stream, state, here, err, false, true)).await;
                     }
                 }
                 return;
@@ -316,6 +324,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
                     here,
                     err,
                     buffered && head.keep_alive,
+                    !buffered,
                 ))
                 .await
                 {
@@ -339,7 +348,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
             Ok(r) => r,
             Err(e) => {
                 if let Some(err) = ApiError::from_read(e, limits) {
-                    Box::pin(reject(&mut stream, state, here, err, false)).await;
+                    Box::pin(reject(&mut stream, state, here, err, false, true)).await;
                 }
                 return;
             }
@@ -372,8 +381,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
             return;
         }
         if !keep {
-            // Boxed like every rare path, so an idle connection's future stays small.
-            Box::pin(linger(&mut stream)).await;
+            let _ = stream.close().await;
             return;
         }
         if buf.capacity() > IDLE_BUFFER_BYTES_MAX {
