@@ -9,8 +9,9 @@
 pub mod config;
 pub mod engine;
 pub mod http;
+pub mod limits;
 
-pub use engine::{CompactPolicy, Engine, EngineError, Options};
+pub use engine::{Engine, EngineError, Options, SnapshotPolicy};
 pub use kektordb_shards::index::{IndexConfig, Item};
 pub use kektordb_shards::shard_set::{IndexInfo, NewItem};
 pub use kektordb_shards::text::TextLanguage;

@@ -86,12 +86,13 @@ fn options(cfg: &Config) -> Options {
         fsync: cfg.fsync,
         skip_corrupt: cfg.skip_corrupt,
         log_direct: cfg.log_direct,
-        compact: kektordb::engine::CompactPolicy {
+        snapshots: kektordb::engine::SnapshotPolicy {
             save: cfg
                 .save
                 .map(|(secs, changes)| (std::time::Duration::from_secs(secs), changes)),
             rewrite_percentage: cfg.rewrite_percentage,
         },
+        background: true,
     }
 }
 

@@ -257,7 +257,7 @@ fn import_is_all_or_nothing_across_a_crash() {
         t["progress_message"]
             .as_str()
             .unwrap()
-            .contains("compacted"),
+            .contains("snapshot written"),
         "{t}"
     );
     s.child.kill().unwrap();

@@ -6,7 +6,7 @@
 //! pass (ef 200, batches of 50) and a compression to int8, each against an idle
 //! window on the same state just before it (and the vacuum also against the idle
 //! QPS before the deletes). Every maintenance op runs as the server runs it: in
-//! steps, resting `MAINTENANCE_REST` times each step's time.
+//! steps, resting `MAINTENANCE_REST_RATIO` times each step's time.
 //!
 //! cargo run --release -p kektordb-benches --bin maintenance -- --n 20000
 
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::future::block_on;
-use kektordb::http::handlers::system::MAINTENANCE_REST;
+use kektordb::engine::{Throttle, MAINTENANCE_REST_RATIO};
 use kektordb::{Engine, IndexConfig, Metric, NewItem, Options, Precision, SearchRequest};
 use kektordb_shards::rng::SplitMix64;
 
@@ -54,6 +54,8 @@ fn main() {
     let engine = Engine::open(Options {
         shards,
         pin: true,
+        // The scheduler stays off: only the runs measured here maintain the index.
+        background: false,
         ..Options::default()
     })
     .expect("open");
@@ -61,6 +63,10 @@ fn main() {
     cfg.metric = Metric::Euclidean;
     cfg.ef_construction = 100;
     block_on(engine.create_index(cfg)).expect("create");
+    let throttle = Throttle {
+        rest: MAINTENANCE_REST_RATIO,
+        pause,
+    };
     let mut rng = SplitMix64(9);
     for from in (0..n).step_by(1000) {
         let items = (from..(from + 1000).min(n))
@@ -111,19 +117,18 @@ fn main() {
     }
     let base = idle();
     let run = during(&done, || {
-        block_on(engine.vacuum("m", MAINTENANCE_REST, pause, |_, _| {})).expect("vacuum");
+        block_on(engine.vacuum("m", &throttle, |_, _| {})).expect("vacuum");
     });
     report("vacuum (30% deleted)", base, run);
     report("vacuum, against idle before the deletes", full, run);
     let base = idle();
     let run = during(&done, || {
-        block_on(engine.refine("m", 50, 200, MAINTENANCE_REST, pause, |_, _| {})).expect("refine");
+        block_on(engine.refine("m", 50, 200, &throttle, |_, _| {})).expect("refine");
     });
     report("refine (ef 200, batches of 50)", base, run);
     let base = idle();
     let run = during(&done, || {
-        block_on(engine.compress("m", Precision::Int8, MAINTENANCE_REST, pause, |_, _| {}))
-            .expect("compress");
+        block_on(engine.compress("m", Precision::Int8, &throttle, |_, _| {})).expect("compress");
     });
     report("compress f32 -> int8", base, run);
     stop.store(true, Ordering::Relaxed);

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use futures_lite::future::block_on;
-use kektordb::{CompactPolicy, Engine, IndexConfig, Metric, NewItem, Options, SearchRequest};
+use kektordb::{Engine, IndexConfig, Metric, NewItem, Options, SearchRequest, SnapshotPolicy};
 use kektordb_shards::rng::SplitMix64;
 
 struct Args {
@@ -76,7 +76,7 @@ fn options(dir: &Path, shards: usize) -> Options {
         shards,
         pin: true,
         data_dir: Some(dir.to_owned()),
-        compact: CompactPolicy::default(),
+        snapshots: SnapshotPolicy::default(),
         ..Options::default()
     }
 }
@@ -169,7 +169,7 @@ fn build_snapshot(a: &Args, snap_dir: &Path) {
     }
     let build = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    block_on(engine.compact(|_, _| {})).expect("snapshot");
+    block_on(engine.snapshot_all(|_, _| {})).expect("snapshot");
     let snap = t.elapsed().as_secs_f64();
     engine.close();
     let bytes = dir_bytes(snap_dir);
@@ -202,7 +202,7 @@ fn main() {
     let log_dir = a.dir.join("replay");
     let _ = std::fs::remove_dir_all(&log_dir);
     let engine = Engine::open(Options {
-        compact: CompactPolicy::default(),
+        snapshots: SnapshotPolicy::default(),
         ..options(&log_dir, a.shards)
     })
     .expect("open");

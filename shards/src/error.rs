@@ -13,6 +13,12 @@ pub enum ShardError {
     IdNotFound { index: String, id: String },
     #[error("key '{key}' not found")]
     KeyNotFound { key: String },
+    #[error("no edge {source_id} -[{relation}]-> {target}")]
+    EdgeNotFound {
+        source_id: String,
+        relation: String,
+        target: String,
+    },
     #[error("vector dimension mismatch: index has {expected}, got {got}")]
     WrongDimension { expected: usize, got: usize },
     #[error("vector dimension {got} is out of range 1..={max}")]

@@ -10,15 +10,10 @@ use serde_json::{Map, Value};
 
 use crate::error::{Result, ShardError};
 
-/// Longest relation name in bytes.
-pub const RELATION_BYTES_MAX: usize = 256;
-/// Most properties on one edge.
-pub const EDGE_PROPS_MAX: usize = 64;
-/// Largest properties object of one edge, measured as its JSON encoding (the same
-/// bound as item metadata).
-pub const EDGE_PROPS_BYTES_MAX: usize = crate::limits::METADATA_BYTES_MAX;
-/// Most versions (create/delete cycles) kept for one (source, relation, target).
-pub const EDGE_VERSIONS_MAX: usize = 1_024;
+pub use crate::limits::{
+    EDGE_PROPS_BYTES_MAX, EDGE_PROPS_MAX, EDGE_VERSIONS_MAX, PROP_NAME_BYTES_MAX,
+    RELATION_BYTES_MAX,
+};
 
 /// Which end of an edge a shard stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +87,7 @@ pub fn check_props(props: &Map<String, Value>) -> Result<()> {
     }
     if let Some(k) = props
         .keys()
-        .find(|k| k.is_empty() || k.len() > 128 || k.chars().any(char::is_control))
+        .find(|k| k.is_empty() || k.len() > PROP_NAME_BYTES_MAX || k.chars().any(char::is_control))
     {
         return Err(ShardError::invalid(
             "props",
@@ -283,7 +278,7 @@ impl Graph {
         removed
     }
 
-    /// Every version on `side` (for compaction): (node, relation, edge).
+    /// Every version on `side` (for snapshots): (node, relation, edge).
     pub fn all_versions(&self, side: Side) -> impl Iterator<Item = (&str, &str, &Edge)> {
         self.side_ref(side).iter().flat_map(|(n, rels)| {
             rels.iter()

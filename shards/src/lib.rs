@@ -6,6 +6,7 @@
 //! over several shards on the caller's thread and merges their answers; the server
 //! runs the same shards on per-core executors.
 
+pub mod clock;
 pub mod distance;
 pub mod durable;
 pub mod duration;

@@ -1,4 +1,8 @@
-//! Every limit of the data plane in one place. Units last in names.
+//! Every limit of the data plane in one place, with their relations asserted at
+//! compile time (among them: the largest op fits one log record). Units last in
+//! names.
+
+use kektordb_io::record::RECORD_BYTES_MAX;
 
 /// Largest vector dimension an index accepts.
 pub const DIM_MAX: usize = 65_536;
@@ -58,3 +62,56 @@ const _: () = assert!(
 /// Most node slots (live, deleted and entities) in one index part on one shard; graph
 /// searches use bit 31 of a node id as a flag.
 pub const NODES_PER_PART_MAX: usize = (1 << 31) - 1;
+
+/// Longest relation name in bytes.
+pub const RELATION_BYTES_MAX: usize = 256;
+/// Most properties on one edge.
+pub const EDGE_PROPS_MAX: usize = 64;
+/// Largest properties object of one edge, measured as its JSON encoding (the same
+/// bound as item metadata).
+pub const EDGE_PROPS_BYTES_MAX: usize = METADATA_BYTES_MAX;
+/// Longest property name (edges and nodes), in bytes.
+pub const PROP_NAME_BYTES_MAX: usize = 128;
+/// Most versions (create/delete cycles) kept for one (source, relation, target).
+pub const EDGE_VERSIONS_MAX: usize = 1_024;
+/// Most terms kept from one text; the rest of the text is ignored.
+pub const TOKENS_PER_DOC_MAX: usize = 100_000;
+/// Longest token kept, in bytes after lowercasing; longer tokens are skipped.
+pub const TOKEN_BYTES_MAX: usize = 64;
+/// Most auto-link rules on one index.
+pub const AUTO_LINK_RULES_MAX: usize = 32;
+/// Ids per `RepairPending` op a snapshot writes (the queue is chunked so each op
+/// stays far below a log record's limit).
+pub const REPAIR_IDS_PER_OP: usize = 10_000;
+/// Most ids one reinforce (and one get-vectors) names: a batch.
+pub const IDS_PER_REQUEST_MAX: usize = BATCH_MAX;
+
+/// Bytes of the largest op at these limits, as encoded (`op/codec.rs`): lengths are
+/// u32 prefixes, JSON is bounded by the byte limits above; 1 KiB covers the fixed
+/// fields and the JSON of a config with its rules.
+pub const OP_BYTES_MAX: usize = {
+    let fixed = 1024;
+    let upsert = INDEX_NAME_BYTES_MAX + ID_BYTES_MAX + 4 * DIM_MAX + METADATA_BYTES_MAX;
+    let kv = KEY_BYTES_MAX + VALUE_BYTES_MAX;
+    let link = 2 * ID_BYTES_MAX + RELATION_BYTES_MAX + EDGE_PROPS_BYTES_MAX;
+    let reinforce = IDS_PER_REQUEST_MAX * (ID_BYTES_MAX + 4);
+    let repairs = REPAIR_IDS_PER_OP * (ID_BYTES_MAX + 4);
+    let mut max = upsert;
+    if kv > max {
+        max = kv;
+    }
+    if link > max {
+        max = link;
+    }
+    if reinforce > max {
+        max = reinforce;
+    }
+    if repairs > max {
+        max = repairs;
+    }
+    max + fixed
+};
+const _: () = assert!(
+    OP_BYTES_MAX <= RECORD_BYTES_MAX,
+    "the largest op fits one log record"
+);

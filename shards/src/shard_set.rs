@@ -134,7 +134,11 @@ impl ShardSet {
 
     /// Vector, text, filtered and hybrid search over every shard.
     pub fn search(&self, index: &str, req: &SearchRequest) -> Result<Vec<SearchHit>> {
-        let plan = SearchPlan::new(self.catalog.get(index)?, req.clone())?;
+        let plan = SearchPlan::new(
+            self.catalog.get(index)?,
+            req.clone(),
+            crate::clock::now_nanos(),
+        )?;
         let stats = match &plan.terms {
             Some(terms) => Some(SearchPlan::merge_stats(
                 self.shards

@@ -37,6 +37,10 @@ pub enum EngineError {
     Locked { dir: String, holder: String },
     #[error("{0}")]
     Manifest(String),
+    #[error("{what} is not available yet in this version of kektordb-rs")]
+    NotAvailable { what: &'static str },
+    #[error("task '{id}' not found")]
+    TaskNotFound { id: String },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

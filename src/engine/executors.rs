@@ -1,99 +1,17 @@
 //! Shard executors: one glommio `LocalExecutor` (io_uring) per shard, pinned to a
-//! CPU, owning its durable shard. Jobs arrive over a bounded channel and run in
-//! `shard_loop.rs`, which commits the log with pipelined group commit.
+//! CPU, owning its durable shard (`state.rs`). This file only starts the threads;
+//! jobs arrive over a bounded channel and run in `shard_loop.rs`, which commits the
+//! log with group commit.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
-use kektordb_io::storage::FileStorage;
-use kektordb_shards::durable::{CompactPolicy, DurableShard};
 
 use super::error::{EngineError, Result};
-use super::files::{ShardFiles, SnapshotDone};
-
-/// A shard with its log, as an executor owns it.
-pub type Ctx = DurableShard<FileStorage>;
-
-/// What a snapshot request is answered with once the snapshot is durable: its size.
-pub type SnapshotReply = flume::Receiver<std::result::Result<u64, String>>;
-
-/// Everything an executor owns: the durable shard, its log files (None in memory)
-/// and when to snapshot them on its own.
-pub struct ShardState {
-    pub ctx: Ctx,
-    pub files: Option<ShardFiles>,
-    pub policy: CompactPolicy,
-    /// Snapshot requests waiting for the log pipeline to drain.
-    pub(super) snapshot_waiters: Vec<flume::Sender<std::result::Result<u64, String>>>,
-    /// The everysec timer asked for a sync.
-    pub(super) sync_due: bool,
-}
-
-impl ShardState {
-    pub fn new(ctx: Ctx, files: Option<ShardFiles>, policy: CompactPolicy) -> ShardState {
-        ShardState {
-            ctx,
-            files,
-            policy,
-            snapshot_waiters: Vec::new(),
-            sync_due: false,
-        }
-    }
-
-    /// Asks for a snapshot; it starts once every write before it is in the log.
-    pub fn request_snapshot(&mut self) -> SnapshotReply {
-        let (tx, rx) = flume::bounded(1);
-        self.snapshot_waiters.push(tx);
-        rx
-    }
-
-    /// Starts a snapshot now (None in memory); the receiver reports when it is
-    /// durable. The caller makes sure no record is pending or being written.
-    pub(super) fn snapshot(&mut self) -> std::result::Result<Option<SnapshotDone>, String> {
-        if self.ctx.has_pending() {
-            return Err("log records are pending; a snapshot waits for them".into());
-        }
-        match self.files.as_mut() {
-            Some(files) => files
-                .snapshot(&mut self.ctx)
-                .map(Some)
-                .map_err(|e| e.to_string()),
-            None => Ok(None),
-        }
-    }
-
-    /// Whether a snapshot is being written in the background.
-    pub fn snapshot_busy(&self) -> bool {
-        self.files.as_ref().is_some_and(ShardFiles::busy)
-    }
-}
-
-impl std::ops::Deref for ShardState {
-    type Target = Ctx;
-    fn deref(&self) -> &Ctx {
-        &self.ctx
-    }
-}
-
-impl std::ops::DerefMut for ShardState {
-    fn deref_mut(&mut self) -> &mut Ctx {
-        &mut self.ctx
-    }
-}
-/// Sent the outcome of the commit that covers a write.
-pub type Ack = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
-/// A unit of work: runs on the shard's thread; returns an `Ack` if it wrote.
-pub type Job = Box<dyn FnOnce(&mut ShardState) -> Option<Ack> + Send>;
-
-/// Jobs queued per shard before senders wait (backpressure).
-pub const MAILBOX_JOBS_MAX: usize = 4_096;
-/// Most jobs run between two looks at the log pipeline.
-pub const GROUP_JOBS_MAX: usize = 1_024;
-
-/// Smallest io_uring buffer area glommio accepts.
-const IO_MEMORY_MIN_BYTES: usize = 512 * 1024;
+use super::state::{Job, ShardState};
+use crate::limits::{IO_MEMORY_MAX_BYTES, IO_MEMORY_MIN_BYTES, MAILBOX_JOBS_MAX};
 
 /// io_uring registered-buffer memory per executor, sized from RLIMIT_MEMLOCK so the
 /// server starts as non-root (glommio registers buffers in three rings).
@@ -102,7 +20,7 @@ pub fn io_memory_bytes(executors: usize) -> usize {
         .map(|(soft, _)| soft as usize)
         .unwrap_or(8 << 20);
     let per = limit / (3 * executors.max(1) + 1);
-    per.clamp(IO_MEMORY_MIN_BYTES, 10 << 20)
+    per.clamp(IO_MEMORY_MIN_BYTES, IO_MEMORY_MAX_BYTES)
 }
 
 pub struct Executors {

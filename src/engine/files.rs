@@ -27,7 +27,7 @@ use kektordb_io::atomic::{sync_dir, write_file};
 use kektordb_io::mapped::{map_file, Mmap};
 use kektordb_io::storage::FileStorage;
 
-use super::executors::Ctx;
+use kektordb_shards::durable::DurableShard;
 
 /// What a finished snapshot reports: its size in bytes, or why it failed.
 pub type SnapshotDone = flume::Receiver<Result<u64, String>>;
@@ -223,7 +223,10 @@ impl ShardFiles {
 
     /// Starts a snapshot of `ctx` (see the module doc); the receiver reports when it
     /// is durable. Waits first for a snapshot still being written.
-    pub fn snapshot(&mut self, ctx: &mut Ctx) -> std::io::Result<SnapshotDone> {
+    pub fn snapshot(
+        &mut self,
+        ctx: &mut DurableShard<FileStorage>,
+    ) -> std::io::Result<SnapshotDone> {
         self.wait();
         let next = self.generation + 1;
         let log_path = self.dir.join(log_name(next));

@@ -18,10 +18,10 @@ impl Engine {
         let mut removed = 0;
         for s in 0..self.shards() {
             removed += self
-                .write(s, move |ctx| -> std::result::Result<usize, ShardError> {
-                    let n = ctx.shard().graph().deleted_before(before);
+                .write(s, move |st| -> std::result::Result<usize, ShardError> {
+                    let n = st.durable.shard().graph().deleted_before(before);
                     if n > 0 {
-                        ctx.apply(Op::GraphVacuum { before })?;
+                        st.durable.apply(Op::GraphVacuum { before })?;
                     }
                     Ok(n)
                 })
@@ -70,8 +70,8 @@ impl Engine {
                 }
                 done.push(id);
             }
-            self.write(s, move |ctx| ctx.apply(Op::RepairDone { ids: done }))
-                .await??;
+            self.write_try(s, move |st| st.durable.apply(Op::RepairDone { ids: done }))
+                .await?;
         }
         Ok(unlinked)
     }

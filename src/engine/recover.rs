@@ -6,20 +6,20 @@
 use std::path::Path;
 
 use kektordb_shards::durable::{
-    CompactPolicy, DurableShard, FsyncPolicy, RecoverError, RecoveryReport,
+    DurableShard, FsyncPolicy, RecoverError, RecoveryReport, SnapshotPolicy,
 };
 use kektordb_shards::op::Op;
 
 use super::error::{EngineError, Result};
-use super::executors::ShardState;
 use super::files::{Opened, Scan};
+use super::state::ShardState;
 
 /// How the shards of one directory are recovered.
 #[derive(Clone, Copy)]
 pub struct Recovery {
     pub fsync: FsyncPolicy,
     pub skip_corrupt: bool,
-    pub policy: CompactPolicy,
+    pub policy: SnapshotPolicy,
 }
 
 fn storage(dir: &Path) -> impl Fn(std::io::Error) -> EngineError + '_ {
@@ -69,7 +69,7 @@ fn recover_shard(i: usize, dir: &Path, how: Recovery) -> Result<Recovered> {
 
 fn snapshot_now(st: &mut ShardState, dir: &Path) -> Result<()> {
     let (ctx, files) = (
-        &mut st.ctx,
+        &mut st.durable,
         st.files.as_mut().expect("a shard on disk has files"),
     );
     let done = files.snapshot(ctx).map_err(storage(dir))?;
@@ -132,7 +132,7 @@ fn check_indexes(
 ) -> Result<()> {
     let mut all: Vec<(String, kektordb_shards::IndexConfig)> = Vec::new();
     for st in states.iter() {
-        for ix in st.shard().indexes() {
+        for ix in st.durable.shard().indexes() {
             let name = &ix.config().name;
             if !all.iter().any(|(n, _)| n == name) {
                 all.push((name.clone(), ix.config().clone()));
@@ -142,7 +142,7 @@ fn check_indexes(
     all.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, config) in all {
         let missing: Vec<usize> = (0..states.len())
-            .filter(|&s| states[s].shard().index(&name).is_err())
+            .filter(|&s| states[s].durable.shard().index(&name).is_err())
             .collect();
         if missing.is_empty() {
             continue;
@@ -154,7 +154,7 @@ fn check_indexes(
             });
         }
         for &s in &missing {
-            let ctx = &mut states[s].ctx;
+            let ctx = &mut states[s].durable;
             ctx.apply(Op::CreateIndex(config.clone()))?;
             ctx.commit()
                 .map_err(|e| EngineError::Storage(format!("shard {s}: {e}")))?;

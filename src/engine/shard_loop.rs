@@ -28,12 +28,9 @@ use std::time::Duration;
 use futures_lite::future;
 use glommio::{Latency, Shares, TaskQueueHandle};
 use kektordb_io::dma_log::DmaLog;
-use kektordb_shards::durable::FsyncPolicy;
 
-use super::executors::{Ack, Job, ShardState, GROUP_JOBS_MAX};
-
-/// How often a shard whose log write failed tries again.
-pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+use super::state::{Ack, Job, ShardState};
+use crate::limits::{GROUP_JOBS_MAX, LOG_RETRY_INTERVAL as RETRY_INTERVAL};
 
 /// What a DMA log write reports: the log, the bytes, and whether it synced (or at
 /// which stage it failed).
@@ -108,7 +105,7 @@ struct Pipeline {
 
 impl Pipeline {
     fn failed(&self) -> bool {
-        self.st.ctx.log_failure().is_some()
+        self.st.durable.log_failure().is_some()
     }
 
     fn inflight(&self) -> bool {
@@ -122,7 +119,9 @@ impl Pipeline {
     }
 
     fn idle(&self) -> bool {
-        !self.inflight() && self.waiting.is_empty() && (!self.st.ctx.has_pending() || self.failed())
+        !self.inflight()
+            && self.waiting.is_empty()
+            && (!self.st.durable.has_pending() || self.failed())
     }
 
     fn run_jobs(&mut self, first: Job, rx: &flume::Receiver<Job>) {
@@ -160,9 +159,9 @@ impl Pipeline {
         *slot = Some(Box::new(log));
         let outcome = match result {
             Ok(synced) => {
-                self.st.ctx.note_appended(bytes.len() as u64);
+                self.st.durable.note_appended(bytes.len() as u64);
                 *unsynced = !synced && (*unsynced || !bytes.is_empty());
-                self.st.ctx.clear_failure();
+                self.st.durable.clear_failure();
                 Ok(())
             }
             Err(Failed { sync, error }) => {
@@ -171,8 +170,8 @@ impl Pipeline {
                     if sync { "sync" } else { "write" }
                 );
                 eprintln!("kektordb: shard {}: {reason}", self.shard);
-                self.st.ctx.return_pending(bytes);
-                self.st.ctx.mark_failed(reason.clone(), !sync);
+                self.st.durable.return_pending(bytes);
+                self.st.durable.mark_failed(reason.clone(), !sync);
                 // Jobs that ran while this write was in flight applied writes that
                 // are queued behind it: their outcome is unknown too.
                 Self::answer(std::mem::take(&mut self.waiting), &Err(reason.clone()));
@@ -189,7 +188,7 @@ impl Pipeline {
     fn commit(&mut self, retry: bool) {
         if self.failed() {
             Self::answer(std::mem::take(&mut self.waiting), &Ok(()));
-            let retryable = self.st.ctx.log_failure().is_some_and(|f| f.retryable);
+            let retryable = self.st.durable.log_failure().is_some_and(|f| f.retryable);
             if !(retry && retryable) {
                 return;
             }
@@ -199,12 +198,12 @@ impl Pipeline {
         match &mut self.writer {
             LogWriter::Buffered => {
                 if sync_due {
-                    if let Err(e) = self.st.ctx.sync_if_unsynced() {
+                    if let Err(e) = self.st.durable.sync_if_unsynced() {
                         eprintln!("kektordb: shard {}: log sync failed: {e}", self.shard);
                     }
                 }
-                if !self.waiting.is_empty() || self.st.ctx.has_pending() {
-                    let outcome = self.st.ctx.commit().map_err(|e| e.to_string());
+                if !self.waiting.is_empty() || self.st.durable.has_pending() {
+                    let outcome = self.st.durable.commit().map_err(|e| e.to_string());
                     if let Err(e) = &outcome {
                         eprintln!("kektordb: shard {}: {e}", self.shard);
                     }
@@ -222,12 +221,8 @@ impl Pipeline {
                 }
                 let Some(dma) = log.take() else { return };
                 let mut dma = *dma;
-                let want_sync = match self.st.ctx.fsync_policy() {
-                    FsyncPolicy::Always => true,
-                    FsyncPolicy::EverySec => sync_due,
-                    FsyncPolicy::No => false,
-                };
-                let bytes = self.st.ctx.take_pending();
+                let want_sync = self.st.durable.fsync_policy().sync_due(sync_due);
+                let bytes = self.st.durable.take_pending();
                 if bytes.is_empty() && !(want_sync && *unsynced) {
                     *log = Some(Box::new(dma));
                     Self::answer(std::mem::take(&mut self.waiting), &Ok(()));
@@ -259,7 +254,7 @@ impl Pipeline {
         if !self.idle() {
             return;
         }
-        if let Some(f) = self.st.ctx.log_failure() {
+        if let Some(f) = self.st.durable.log_failure() {
             let e = format!("cannot snapshot: {}", f.reason);
             for w in std::mem::take(&mut self.st.snapshot_waiters) {
                 let _ = w.send(Err(e.clone()));
@@ -267,7 +262,7 @@ impl Pipeline {
             return;
         }
         let due =
-            !stopping && !self.st.snapshot_busy() && self.st.ctx.compaction_due(&self.st.policy);
+            !stopping && !self.st.snapshot_busy() && self.st.durable.snapshot_due(&self.st.policy);
         if self.st.snapshot_waiters.is_empty() && !due {
             return;
         }
@@ -343,7 +338,7 @@ impl Pipeline {
                 let _ = log.close().await;
             }
         }
-        if let Err(e) = self.st.ctx.sync_if_unsynced() {
+        if let Err(e) = self.st.durable.sync_if_unsynced() {
             eprintln!("kektordb: shard {}: final log sync failed: {e}", self.shard);
         }
         if let Some(files) = self.st.files.as_mut() {

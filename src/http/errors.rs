@@ -6,17 +6,16 @@ use kektordb_shards::ShardError;
 use serde_json::json;
 use thiserror::Error;
 
-use super::limits::{HttpLimits, BODY_RATE_MIN_BYTES};
+use super::limits::HttpLimits;
 use super::request::ReadError;
 use super::response::Response;
 use crate::engine::EngineError;
+use crate::limits::BODY_RATE_MIN_BYTES;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
     #[error("invalid JSON body: {0}")]
     BadJson(String),
-    #[error("{0}")]
-    BadRequest(String),
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
     #[error("method {method} is not allowed on {path}")]
@@ -43,8 +42,6 @@ pub enum ApiError {
     ConnectionLimit { max: usize },
     #[error("{0} is not available yet in this version of kektordb-rs")]
     NotAvailable(String),
-    #[error("{0}")]
-    NotFound(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -60,6 +57,7 @@ fn shard_status(e: &ShardError) -> u16 {
         ShardError::IndexNotFound { .. } => 404,
         ShardError::IdNotFound { .. } => 404,
         ShardError::KeyNotFound { .. } => 404,
+        ShardError::EdgeNotFound { .. } => 404,
         ShardError::IndexExists { .. } => 409,
         ShardError::WrongDimension { .. } => 400,
         ShardError::DimensionOutOfRange { .. } => 400,
@@ -77,9 +75,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadJson(_) => 400,
-            ApiError::BadRequest(_) => 400,
             ApiError::NoRoute { .. } => 404,
-            ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::BodyTooLarge { .. } => 413,
             ApiError::HeadTooLarge => 431,
@@ -104,6 +100,8 @@ impl ApiError {
                 EngineError::Inconsistent { .. } => 500,
                 EngineError::Locked { .. } => 500,
                 EngineError::Manifest(_) => 500,
+                EngineError::NotAvailable { .. } => 501,
+                EngineError::TaskNotFound { .. } => 404,
             },
         }
     }

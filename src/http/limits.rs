@@ -1,15 +1,15 @@
-//! Every limit of the HTTP front end, and what an unauthenticated client can make
-//! the server spend under them (the threat model in `docs/design.md` restates
-//! these bounds):
+//! The HTTP front end's configurable limits (flags) and what an unauthenticated
+//! client can make the server spend under them (the threat model in
+//! `docs/design.md` restates these bounds; the fixed ones are in `crate::limits`):
 //! - a connection: one fd and a few KiB (its task and a head buffer that grows with
-//!   the bytes received, at most [`HEAD_BYTES_MAX`]); at most
+//!   the bytes received, at most [`crate::limits::HEAD_BYTES_MAX`]); at most
 //!   [`HttpLimits::connections_per_executor`] per executor, derived from
 //!   `RLIMIT_NOFILE` so `accept` never fails first; at the cap, the connection idle
 //!   the longest (between requests or inside a head) is closed for the new one;
 //! - time: a head must be complete [`HttpLimits::head_timeout`] after its first
 //!   byte, an idle keep-alive connection is closed after
-//!   [`HttpLimits::idle_timeout`], a body must arrive at [`BODY_RATE_MIN_BYTES`]
-//!   per second on average after [`IO_GRACE`], a response must be read at that rate
+//!   [`HttpLimits::idle_timeout`], a body must arrive at [`crate::limits::BODY_RATE_MIN_BYTES`]
+//!   per second on average after [`crate::limits::IO_GRACE`], a response must be read at that rate
 //!   too and never stall longer than [`HttpLimits::write_timeout`];
 //! - memory for bodies: nothing before the head is checked (route, method, token,
 //!   size); then buffers grow only with the bytes received, and the bytes of bodies
@@ -17,31 +17,7 @@
 
 use std::time::Duration;
 
-/// Largest request head (request line and headers).
-pub const HEAD_BYTES_MAX: usize = 16 * 1024;
-/// Most headers in one request.
-pub const HEADERS_MAX: usize = 64;
-/// How much a head buffer grows per read.
-pub const HEAD_READ_BYTES: usize = 1024;
-/// Smallest and largest step a body buffer grows by per read (it grows by at most
-/// the bytes already received, so memory follows the bytes a client really sent).
-pub const BODY_READ_MIN_BYTES: usize = 4 * 1024;
-pub const BODY_READ_MAX_BYTES: usize = 1 << 20;
-/// Bytes per write call of a response.
-pub const WRITE_CHUNK_BYTES: usize = 256 * 1024;
-/// Average rate a body must arrive at, and a response be read at, after the grace.
-pub const BODY_RATE_MIN_BYTES: u64 = 16 * 1024;
-/// Time before the minimum rate applies.
-pub const IO_GRACE: Duration = Duration::from_secs(10);
-/// File descriptors kept back from connections (logs, snapshots, listeners, the
-/// proxy's upstream connections).
-pub const FDS_RESERVED: u64 = 256;
-/// Share of the remaining descriptors that connections may take.
-pub const FDS_CONNECTIONS_PERCENT: u64 = 80;
-/// Connection buffers larger than this are released after their request.
-pub const IDLE_BUFFER_BYTES_MAX: usize = 64 * 1024;
-/// A clean stop waits this long for requests in flight.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::limits::{FDS_CONNECTIONS_PERCENT, FDS_RESERVED};
 
 /// The configurable limits (flags), with their defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -31,8 +31,6 @@ pub struct ConnStats {
 pub struct Metrics {
     per_executor: Vec<Mutex<Local>>,
     pub connections: Vec<ConnStats>,
-    /// Background maintenance runs by type.
-    maintenance: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
@@ -44,7 +42,6 @@ impl Metrics {
                 .map(|_| Mutex::new(Local::default()))
                 .collect(),
             connections: (0..executors).map(|_| ConnStats::default()).collect(),
-            maintenance: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -60,18 +57,9 @@ impl Metrics {
         h.saturating_record(took.as_nanos().max(1) as u64);
     }
 
-    /// Counts one background maintenance run.
-    pub fn count_maintenance(&self, kind: &'static str) {
-        *self
-            .maintenance
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(kind)
-            .or_default() += 1;
-    }
-
     /// Prometheus text exposition.
-    pub fn render(&self, shards: &[ShardStats]) -> String {
+    /// `runs`: background maintenance runs by kind (from the engine).
+    pub fn render(&self, shards: &[ShardStats], runs: &[(&'static str, u64)]) -> String {
         let mut requests: BTreeMap<(&'static str, u16), u64> = BTreeMap::new();
         let mut latency: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
         for slot in &self.per_executor {
@@ -133,12 +121,7 @@ impl Metrics {
             let _ = writeln!(out, "kektordb_shard_index_bytes{{shard=\"{i}\"}} {total}");
         }
         out.push_str("# HELP kektordb_maintenance_runs_total Background maintenance runs by type.\n# TYPE kektordb_maintenance_runs_total counter\n");
-        for (kind, n) in self
-            .maintenance
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for (kind, n) in runs {
             let _ = writeln!(
                 out,
                 "kektordb_maintenance_runs_total{{type=\"{kind}\"}} {n}"

@@ -5,7 +5,6 @@
 
 pub mod auth;
 pub mod conn;
-pub mod dto;
 pub mod errors;
 pub mod handlers;
 pub mod limits;
@@ -13,9 +12,7 @@ pub mod metrics;
 pub mod request;
 pub mod response;
 pub mod routes;
-pub mod scheduler;
 pub mod server;
-pub mod tasks;
 
 pub use limits::HttpLimits;
 pub use server::{serve, HttpServer};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-use super::limits::{
+use crate::limits::{
     BODY_RATE_MIN_BYTES, BODY_READ_MAX_BYTES, BODY_READ_MIN_BYTES, HEADERS_MAX, HEAD_BYTES_MAX,
     HEAD_READ_BYTES, IO_GRACE,
 };
@@ -301,7 +301,7 @@ pub async fn write_all<S: Conn>(s: &mut S, bytes: &[u8], stall: Duration) -> Res
     let started = Instant::now();
     let budget =
         IO_GRACE + Duration::from_secs_f64(bytes.len() as f64 / BODY_RATE_MIN_BYTES as f64);
-    for chunk in bytes.chunks(super::limits::WRITE_CHUNK_BYTES) {
+    for chunk in bytes.chunks(crate::limits::WRITE_CHUNK_BYTES) {
         let left = budget.saturating_sub(started.elapsed());
         if left.is_zero() {
             return Err(ReadError::TimedOut);

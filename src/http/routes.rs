@@ -4,7 +4,7 @@
 //! answer 501 with a JSON error, never 404 or a hang.
 
 use super::errors::ApiError;
-use super::handlers::{graph, graph_walk, indexes, kv, system, vectors};
+use super::handlers::{graph, indexes, kv, system, vectors, walks};
 use super::response::Response;
 use super::server::State;
 
@@ -359,7 +359,7 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
         Route::KvDelete { key } => kv::delete(state, key).await,
         Route::Task { id } => system::task(state, id),
         Route::Save => system::save(state).await,
-        Route::AofRewrite => system::aof_rewrite(state),
+        Route::AofRewrite => system::aof_rewrite(state).await,
         Route::Graph(a) => match a {
             G::Link => graph::link(state, b).await,
             G::Unlink => graph::unlink(state, b).await,
@@ -369,12 +369,12 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
             G::GetAllRelations => graph::get_all_relations(state, b).await,
             G::GetAllIncoming => graph::get_all_incoming(state, b).await,
             G::GetConnections => graph::get_connections(state, b).await,
-            G::ExtractSubgraph => graph_walk::extract_subgraph(state, b).await,
-            G::Traverse => graph_walk::traverse(state, b).await,
-            G::FindPath => graph_walk::find_path(state, b).await,
-            G::SetNodeProperties => graph_walk::set_node_properties(state, b).await,
-            G::GetNodeProperties => graph_walk::get_node_properties(state, b).await,
-            G::SearchNodes => graph_walk::search_nodes(state, b).await,
+            G::ExtractSubgraph => walks::extract_subgraph(state, b).await,
+            G::Traverse => walks::traverse(state, b).await,
+            G::FindPath => walks::find_path(state, b).await,
+            G::SetNodeProperties => walks::set_node_properties(state, b).await,
+            G::GetNodeProperties => walks::get_node_properties(state, b).await,
+            G::SearchNodes => walks::search_nodes(state, b).await,
         },
         Route::NotAvailable { what, .. } => Err(ApiError::NotAvailable((*what).to_owned())),
     }

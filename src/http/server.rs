@@ -18,12 +18,15 @@ use glommio::net::{TcpListener, TcpStream};
 
 use super::conn::{Admit, ConnTable};
 use super::errors::ApiError;
-use super::limits::{HttpLimits, DRAIN_TIMEOUT, IDLE_BUFFER_BYTES_MAX};
+use super::limits::HttpLimits;
 use super::metrics::Metrics;
 use super::request::{read_body, read_head, write_all, BodyBudget, Head};
 use super::response::Response;
 use super::routes::{self, Route};
 use crate::engine::Engine;
+use crate::limits::{
+    DRAIN_TIMEOUT, HEAD_READ_BYTES, IDLE_BUFFER_BYTES_MAX, LINGER, LINGER_BYTES_MAX,
+};
 
 /// What every request handler can reach.
 pub struct State {
@@ -31,7 +34,6 @@ pub struct State {
     pub token: Option<String>,
     pub limits: HttpLimits,
     pub metrics: Arc<Metrics>,
-    pub tasks: Arc<super::tasks::Tasks>,
 }
 
 /// What one executor keeps for its connections.
@@ -74,14 +76,12 @@ pub fn serve(
     limits: HttpLimits,
 ) -> Result<HttpServer, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
-    let tasks = Arc::new(super::tasks::Tasks::default());
     let per_executor = limits.connections_per_executor(engine.shards());
     let state = Arc::new(State {
         engine: engine.clone(),
         token,
         limits,
         metrics: metrics.clone(),
-        tasks,
     });
     // Resolved here: glommio's bind panics on an address it cannot resolve.
     let first: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)
@@ -115,7 +115,6 @@ pub fn serve(
         stop.push(stop_tx);
         drained.push(done_rx);
     }
-    super::scheduler::spawn(engine, metrics)?;
     Ok(HttpServer {
         addr: bound.ok_or_else(|| "no executor".to_owned())?,
         stop,
@@ -258,10 +257,6 @@ async fn linger(stream: &mut TcpStream) {
     let _ = stream.close().await;
 }
 
-/// How long and how much a connection closed early is drained.
-const LINGER: Duration = Duration::from_secs(1);
-const LINGER_BYTES_MAX: usize = 256 * 1024;
-
 /// The checks a head must pass before its body is read: public route or token,
 /// a route and method that exist, a body within the limit.
 fn check_head(state: &State, head: &Head) -> Result<Route, ApiError> {
@@ -385,7 +380,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
             return;
         }
         if buf.capacity() > IDLE_BUFFER_BYTES_MAX {
-            buf.shrink_to(buf.len().max(super::limits::HEAD_READ_BYTES));
+            buf.shrink_to(buf.len().max(HEAD_READ_BYTES));
         }
     }
 }

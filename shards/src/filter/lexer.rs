@@ -5,6 +5,13 @@
 
 use super::FilterError;
 
+const KEYWORDS: [&str; 7] = ["AND", "OR", "NOT", "IN", "CONTAINS", "TRUE", "FALSE"];
+
+/// True if `word` is a keyword (any case); keywords cannot be field names.
+pub(super) fn is_keyword(word: &str) -> bool {
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
 /// Comparison operator tokens (`==` lexes as `Eq`, `<>` as `Ne`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum OpTok {
@@ -40,7 +47,7 @@ pub(super) struct Token {
 /// How a token is shown in "found ..." of an error message.
 pub(super) fn describe(tok: &Tok) -> String {
     match tok {
-        Tok::Ident(name) if super::parser::is_keyword(name) => format!("keyword '{name}'"),
+        Tok::Ident(name) if is_keyword(name) => format!("keyword '{name}'"),
         Tok::Ident(name) => format!("'{}'", snippet(name)),
         Tok::Str(s) => format!("string '{}'", snippet(s)),
         Tok::Num(x) => format!("number {x}"),

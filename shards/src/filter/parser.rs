@@ -2,16 +2,9 @@
 //! `filter`). Recursion depth is bounded by [`FILTER_DEPTH_MAX`] (each `(` and
 //! `NOT` counts one level), so no input can overflow the stack.
 
-use super::lexer::{describe, Lexer, OpTok, Tok, Token};
+use super::lexer::{describe, is_keyword, Lexer, OpTok, Tok, Token};
 use super::{Expr, FilterError, Literal, RangeOp};
 use crate::limits::{FILTER_BYTES_MAX, FILTER_DEPTH_MAX, FILTER_IN_VALUES_MAX};
-
-const KEYWORDS: [&str; 7] = ["AND", "OR", "NOT", "IN", "CONTAINS", "TRUE", "FALSE"];
-
-/// True if `word` is a keyword (any case); keywords cannot be field names.
-pub(super) fn is_keyword(word: &str) -> bool {
-    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
-}
 
 /// Parses a filter. Errors carry a byte position; see the module docs for the
 /// grammar, semantics and limits.

@@ -30,7 +30,9 @@ pub struct SearchPlan {
 }
 
 impl SearchPlan {
-    pub fn new(entry: &IndexEntry, req: SearchRequest) -> Result<SearchPlan> {
+    /// Validates `req` against `entry`; `now` (unix ns) is the request's time, for
+    /// memory decay.
+    pub fn new(entry: &IndexEntry, req: SearchRequest, now: i64) -> Result<SearchPlan> {
         req.validate()?;
         if let Some(v) = &req.vector {
             if let Some(d) = entry.dim {
@@ -83,13 +85,8 @@ impl SearchPlan {
             filter,
             terms,
             only_ids: None,
-            now: crate::index::now_nanos(),
+            now,
         })
-    }
-
-    /// Whether shards must first report BM25 statistics (a second round trip).
-    pub fn needs_stats(&self) -> bool {
-        self.terms.is_some()
     }
 
     /// The part every shard answers.

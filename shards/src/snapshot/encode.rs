@@ -6,8 +6,10 @@ use kektordb_io::record;
 use kektordb_io::snapfile::SnapWriter;
 
 use super::*;
+use crate::graph::Side;
 use crate::index::{IndexView, FLAG_ENTITY, FLAG_LIVE};
 use crate::metric::Precision;
+use crate::op::Op;
 use crate::shard::Shard;
 
 pub(super) fn precision_code(p: Precision) -> u32 {
@@ -23,7 +25,7 @@ pub fn encode(shard: &Shard) -> SnapWriter {
     let mut w = SnapWriter::new();
     w.begin(OPS);
     let (mut payload, mut framed) = (Vec::new(), Vec::new());
-    for op in shard.structure_ops() {
+    for op in structure_ops(shard) {
         payload.clear();
         framed.clear();
         op.encode(&mut payload);
@@ -39,6 +41,57 @@ pub fn encode(shard: &Shard) -> SnapWriter {
         }
     }
     w
+}
+
+use crate::limits::REPAIR_IDS_PER_OP;
+
+/// The ops that rebuild everything of a shard's state except the indexes'
+/// contents (indexes by name with their current config, KV keys by name, graph
+/// edges with their versions, ids awaiting self-repair in chunks): the first
+/// section of a snapshot.
+pub fn structure_ops(shard: &Shard) -> impl Iterator<Item = Op> + '_ {
+    let mut indexes: Vec<&crate::index::Index> = shard.indexes().collect();
+    indexes.sort_by(|a, b| a.config().name.cmp(&b.config().name));
+    let mut keys: Vec<(&str, &[u8])> = shard.kv().iter().collect();
+    keys.sort();
+    let repairs = shard.graph().pending_repairs(usize::MAX);
+    let repair_ops: Vec<Op> = repairs
+        .chunks(REPAIR_IDS_PER_OP)
+        .map(|ids| Op::RepairPending { ids: ids.to_vec() })
+        .collect();
+    indexes
+        .into_iter()
+        .map(|ix| Op::CreateIndex(ix.config().clone()))
+        .chain(keys.into_iter().map(|(k, v)| Op::KvSet {
+            key: k.to_owned(),
+            value: v.to_vec(),
+        }))
+        .chain([Side::Out, Side::In].into_iter().flat_map(move |side| {
+            shard
+                .graph()
+                .all_versions(side)
+                .flat_map(move |(node, relation, e)| {
+                    let link = Op::GraphLink {
+                        side,
+                        node: node.to_owned(),
+                        relation: relation.to_owned(),
+                        other: e.other.clone(),
+                        weight: e.weight,
+                        at: e.created,
+                        props: e.props.clone(),
+                    };
+                    let unlink = e.deleted.map(|at| Op::GraphUnlink {
+                        side,
+                        node: node.to_owned(),
+                        relation: relation.to_owned(),
+                        other: e.other.clone(),
+                        at,
+                        hard: false,
+                    });
+                    std::iter::once(link).chain(unlink)
+                })
+        }))
+        .chain(repair_ops)
 }
 
 fn encode_index(w: &mut SnapWriter, name: &str, v: &IndexView) {

@@ -7,7 +7,7 @@
 //! Sections, in file order (payload layouts in `docs/design.md`):
 //! - `OPS`: AOF records (same framing and op encoding as the log) that create every
 //!   index with its current config, set every KV key, add every graph edge version
-//!   and queue the ids awaiting edge self-repair ([`Shard::structure_ops`]).
+//!   and queue the ids awaiting edge self-repair ([`encode::structure_ops`]).
 //! - per index part with at least one node: `INDEX` (head), then `IDS`, `FLAGS`,
 //!   `TOUCHED`, `METADATA`, the vector arrays of its precision (`F32`, `F16`, `I8`,
 //!   `I8_NORMS`), `LEVELS`, `LINKS0`, `UPPER`.

@@ -12,10 +12,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 
 use super::TextLanguage;
 
-/// Most terms kept from one text; the rest of the text is ignored.
-pub const TOKENS_PER_DOC_MAX: usize = 100_000;
-/// Longest token kept, in bytes after lowercasing; longer tokens are skipped.
-pub const TOKEN_BYTES_MAX: usize = 64;
+pub use crate::limits::{TOKENS_PER_DOC_MAX, TOKEN_BYTES_MAX};
 
 /// Tokenizer, stopword filter and stemmer for one language.
 pub struct Analyzer {

@@ -8,11 +8,13 @@
 use std::collections::BTreeMap;
 
 use kektordb_shards::graph::Side;
+use kektordb_shards::ShardError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::body;
-use crate::engine::Link;
+use super::vectors::item_json;
+use super::{body, ok};
+use crate::engine::{at_or_now, Direction, Link};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
 use crate::http::server::State;
@@ -44,7 +46,7 @@ struct EdgesBody {
     #[serde(default)]
     relation_type: String,
     #[serde(default)]
-    direction: String,
+    direction: Direction,
     #[serde(default)]
     at_time: i64,
 }
@@ -64,27 +66,8 @@ struct LinksBody {
 }
 
 #[derive(Deserialize)]
-struct NodeBody {
+struct NodeIdBody {
     node_id: String,
-}
-
-/// `at_time` 0 means now.
-fn at(at_time: i64) -> i64 {
-    if at_time == 0 {
-        i64::MAX
-    } else {
-        at_time
-    }
-}
-
-fn side(direction: &str) -> Result<Side, ApiError> {
-    match direction {
-        "" | "out" => Ok(Side::Out),
-        "in" => Ok(Side::In),
-        other => Err(ApiError::BadRequest(format!(
-            "direction must be 'out' or 'in', got '{other}'"
-        ))),
-    }
 }
 
 pub async fn link(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
@@ -105,26 +88,20 @@ pub async fn link(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
 
 pub async fn unlink(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: UnlinkBody = body(raw)?;
-    if state
+    state
         .engine
-        .unlink(&b.source_id, &b.target_id, &b.relation_type, b.hard_delete)
-        .await?
-    {
-        Ok(Response::ok(json!({"status": "OK"})))
-    } else {
-        Err(ApiError::NotFound(format!(
-            "no edge {} -[{}]-> {}",
-            b.source_id, b.relation_type, b.target_id
-        )))
-    }
+        .unlink_existing(&b.source_id, &b.target_id, &b.relation_type, b.hard_delete)
+        .await?;
+    Ok(ok())
 }
 
 pub async fn get_edges(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: EdgesBody = body(raw)?;
     let rel = Some(b.relation_type.as_str()).filter(|r| !r.is_empty());
+    let side = b.direction.one_side()?;
     let edges = state
         .engine
-        .edges(&b.source_id, rel, side(&b.direction)?, at(b.at_time))
+        .edges(&b.source_id, rel, side, at_or_now(b.at_time))
         .await?;
     let out: Vec<Value> = edges
         .into_iter()
@@ -142,26 +119,12 @@ pub async fn get_edges(state: &State, raw: &[u8]) -> Result<Response, ApiError> 
     Ok(Response::ok(json!({ "edges": out })))
 }
 
-async fn others(
-    state: &State,
-    node: &str,
-    relation: &str,
-    side: Side,
-) -> Result<Vec<String>, ApiError> {
-    let mut ids: Vec<String> = state
-        .engine
-        .edges(node, Some(relation), side, i64::MAX)
-        .await?
-        .into_iter()
-        .map(|(_, e)| e.other)
-        .collect();
-    ids.sort();
-    Ok(ids)
-}
-
 pub async fn get_links(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: LinksBody = body(raw)?;
-    let targets = others(state, &b.source_id, &b.relation_type, Side::Out).await?;
+    let targets = state
+        .engine
+        .related(&b.source_id, &b.relation_type, Side::Out)
+        .await?;
     Ok(Response::ok(
         json!({"source_id": b.source_id, "relation_type": b.relation_type, "targets": targets}),
     ))
@@ -169,21 +132,18 @@ pub async fn get_links(state: &State, raw: &[u8]) -> Result<Response, ApiError> 
 
 pub async fn get_incoming(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: IncomingBody = body(raw)?;
-    let sources = others(state, &b.target_id, &b.relation_type, Side::In).await?;
+    let sources = state
+        .engine
+        .related(&b.target_id, &b.relation_type, Side::In)
+        .await?;
     Ok(Response::ok(
         json!({"target_id": b.target_id, "relation_type": b.relation_type, "sources": sources}),
     ))
 }
 
 async fn grouped(state: &State, raw: &[u8], side: Side) -> Result<Response, ApiError> {
-    let b: NodeBody = body(raw)?;
-    let mut rels: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (relation, e) in state.engine.edges(&b.node_id, None, side, i64::MAX).await? {
-        rels.entry(relation).or_default().push(e.other);
-    }
-    for v in rels.values_mut() {
-        v.sort();
-    }
+    let b: NodeIdBody = body(raw)?;
+    let rels: BTreeMap<String, Vec<String>> = state.engine.relations(&b.node_id, side).await?;
     Ok(Response::ok(
         json!({"node_id": b.node_id, "relations": rels}),
     ))
@@ -202,15 +162,13 @@ pub async fn get_all_incoming(state: &State, raw: &[u8]) -> Result<Response, Api
 pub async fn get_connections(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: LinksBody = body(raw)?;
     if b.index_name.is_empty() {
-        return Err(ApiError::BadRequest(
-            "index_name is required to hydrate connections".into(),
-        ));
+        return Err(ShardError::invalid("index_name", "is required to hydrate connections").into());
     }
-    let targets = others(state, &b.source_id, &b.relation_type, Side::Out).await?;
+    let targets = state
+        .engine
+        .related(&b.source_id, &b.relation_type, Side::Out)
+        .await?;
     let items = state.engine.get_many(&b.index_name, targets).await?;
-    let results: Vec<Value> = items
-        .into_iter()
-        .map(|it| json!({"id": it.id, "vector": it.vector, "metadata": it.metadata}))
-        .collect();
+    let results: Vec<Value> = items.into_iter().map(item_json).collect();
     Ok(Response::ok(json!({ "results": results })))
 }

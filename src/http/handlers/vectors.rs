@@ -1,26 +1,77 @@
-//! Vector data: add, add-batch, import, get, delete, search.
+//! Vector routes: add, add-batch, import (and its commit), get, delete, search,
+//! search-with-scores, reinforce.
 
 use kektordb_shards::index::Item;
-use kektordb_shards::shard_set::NewItem;
-use kektordb_shards::{SearchHit, SearchRequest};
-use serde_json::{json, Value};
+use kektordb_shards::router::NewItem;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 
-use super::body;
-use super::graph_walk;
-use crate::http::dto::{AddBatch, AddOne, DeleteVector, GetVectors, IndexOnly, Search, VectorItem};
+use super::walks::tree_json;
+use super::{accepted, body, ok};
+use crate::engine::SearchQuery;
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
 use crate::http::server::State;
 
-fn new_item(v: VectorItem) -> NewItem {
-    NewItem {
-        id: v.id,
-        vector: v.vector.unwrap_or_default(),
-        metadata: v.metadata.unwrap_or_default(),
+#[derive(Deserialize)]
+struct VectorItem {
+    id: String,
+    /// Missing or all zeros: a graph entity.
+    #[serde(default)]
+    vector: Option<Vec<f32>>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
+}
+
+impl From<VectorItem> for NewItem {
+    fn from(v: VectorItem) -> NewItem {
+        NewItem {
+            id: v.id,
+            vector: v.vector.unwrap_or_default(),
+            metadata: v.metadata.unwrap_or_default(),
+        }
     }
 }
 
-fn item_json(it: Item) -> Value {
+#[derive(Deserialize)]
+struct AddOne {
+    index_name: String,
+    #[serde(flatten)]
+    item: VectorItem,
+}
+
+#[derive(Deserialize)]
+struct AddBatch {
+    index_name: String,
+    vectors: Vec<VectorItem>,
+}
+
+#[derive(Deserialize)]
+struct IndexOnly {
+    index_name: String,
+}
+
+#[derive(Deserialize)]
+struct GetVectors {
+    index_name: String,
+    ids: Vec<String>,
+    #[serde(default)]
+    compress_context: bool,
+}
+
+#[derive(Deserialize)]
+struct DeleteVector {
+    index_name: String,
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ReinforceBody {
+    index_name: String,
+    ids: Vec<String>,
+}
+
+pub fn item_json(it: Item) -> Value {
     json!({"id": it.id, "vector": it.vector, "metadata": it.metadata})
 }
 
@@ -28,14 +79,14 @@ pub async fn add(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddOne = body(raw)?;
     state
         .engine
-        .add_batch(&b.index_name, vec![new_item(b.item)])
+        .add_batch(&b.index_name, vec![b.item.into()])
         .await?;
-    Ok(Response::ok(json!({"status": "OK"})))
+    Ok(ok())
 }
 
 pub async fn add_batch(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddBatch = body(raw)?;
-    let items = b.vectors.into_iter().map(new_item).collect();
+    let items = b.vectors.into_iter().map(NewItem::from).collect();
     let n = state.engine.add_batch(&b.index_name, items).await?;
     Ok(Response::ok(json!({"status": "OK", "vectors_added": n})))
 }
@@ -43,7 +94,7 @@ pub async fn add_batch(state: &State, raw: &[u8]) -> Result<Response, ApiError> 
 /// Import: applied without per-item logging; durable after `import/commit`.
 pub async fn import(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddBatch = body(raw)?;
-    let items = b.vectors.into_iter().map(new_item).collect();
+    let items = b.vectors.into_iter().map(NewItem::from).collect();
     let n = state.engine.import_batch(&b.index_name, items).await?;
     Ok(Response::ok(json!({
         "status": "OK",
@@ -52,18 +103,23 @@ pub async fn import(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     })))
 }
 
-/// Commit of an import: compacts every shard's log (the imported items become
-/// durable) as an asynchronous task with progress.
+/// Commit of an import: snapshots every shard (the imported items become durable)
+/// as an asynchronous task with progress.
 pub async fn import_commit(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: IndexOnly = body(raw)?;
-    state.engine.info(&b.index_name).await?;
-    crate::http::handlers::system::compaction_task(state, "import commit")
+    state.engine.config(&b.index_name)?;
+    Ok(accepted(
+        &state.engine.start_snapshot("import commit").await?,
+    ))
 }
 
 pub async fn get_many(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: GetVectors = body(raw)?;
     if b.compress_context {
-        return Err(ApiError::NotAvailable("compress_context".into()));
+        return Err(crate::engine::EngineError::NotAvailable {
+            what: "compress_context",
+        }
+        .into());
     }
     let items = state.engine.get_many(&b.index_name, b.ids).await?;
     Ok(Response::ok(Value::Array(
@@ -72,115 +128,63 @@ pub async fn get_many(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
 }
 
 pub async fn get_one(state: &State, index: &str, id: &str) -> Result<Response, ApiError> {
-    let mut items = state.engine.get_many(index, vec![id.to_owned()]).await?;
-    match items.pop() {
-        Some(it) => Ok(Response::ok(item_json(it))),
-        None => Err(ApiError::NotFound(format!(
-            "id '{id}' not found in index '{index}'"
-        ))),
-    }
+    Ok(Response::ok(item_json(
+        state.engine.get_one(index, id).await?,
+    )))
 }
 
 pub async fn delete(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: DeleteVector = body(raw)?;
-    if state.engine.delete(&b.index_name, &b.id).await? {
-        Ok(Response::ok(json!({"status": "OK"})))
-    } else {
-        Err(ApiError::NotFound(format!(
-            "id '{}' not found in index '{}'",
-            b.id, b.index_name
-        )))
-    }
-}
-
-/// Largest k when every result is expanded with its relations.
-pub const RELATIONS_K_MAX: usize = 1_000;
-
-#[derive(serde::Deserialize)]
-struct GraphFilter {
-    root_id: String,
-    #[serde(default)]
-    relations: Vec<String>,
-    max_depth: Option<usize>,
-    #[serde(default)]
-    direction: String,
-}
-
-async fn run_search(state: &State, b: &Search) -> Result<Vec<SearchHit>, ApiError> {
-    if b.compress_context {
-        return Err(ApiError::NotAvailable("compress_context".into()));
-    }
-    let only_ids = match b.graph_filter.as_ref().filter(|g| !g.is_null()) {
-        Some(g) => {
-            let g: GraphFilter = serde_json::from_value(g.clone())
-                .map_err(|e| ApiError::BadRequest(format!("graph_filter: {e}")))?;
-            let depth = g.max_depth.unwrap_or(1);
-            Some(graph_walk::reachable(state, &g.root_id, g.relations, depth, &g.direction).await?)
-        }
-        None => None,
-    };
-    let req = SearchRequest {
-        vector: b.query_vector.clone(),
-        k: b.k,
-        ef_search: b.ef_search.filter(|e| *e > 0),
-        filter: b.filter.clone(),
-        text: b.query_text.clone(),
-        alpha: b.alpha,
-    };
-    Ok(state
-        .engine
-        .search_within(&b.index_name, req, only_ids)
-        .await?)
+    state.engine.delete_existing(&b.index_name, &b.id).await?;
+    Ok(ok())
 }
 
 pub async fn search(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
-    let b: Search = body(raw)?;
-    let paths = b.include_relations.clone().unwrap_or_default();
-    if (!paths.is_empty() || b.hydrate_relations) && b.k > RELATIONS_K_MAX {
-        return Err(ApiError::BadRequest(format!(
-            "k must be at most {RELATIONS_K_MAX} with include_relations or hydrate_relations"
-        )));
-    }
-    let hits = run_search(state, &b).await?;
-    if paths.is_empty() && !b.hydrate_relations {
-        let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
+    let q: SearchQuery = body(raw)?;
+    if !q.expands() {
+        let ids: Vec<String> = state
+            .engine
+            .query(&q)
+            .await?
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
         return Ok(Response::ok(json!({ "results": ids })));
     }
     // With relations: each result carries its node and the related nodes.
-    let mut results = Vec::with_capacity(hits.len());
-    for h in hits {
-        let node = graph_walk::walk_paths(state, &b.index_name, &h.id, &paths, b.hydrate_relations)
-            .await?;
-        results.push(json!({"id": h.id, "score": h.score, "node": node}));
-    }
-    Ok(Response::ok(json!({ "results": results })))
-}
-
-pub async fn search_with_scores(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
-    let b: Search = body(raw)?;
-    let hits = run_search(state, &b).await?;
-    let results: Vec<Value> = hits
+    let results: Vec<Value> = state
+        .engine
+        .query_with_relations(&q)
+        .await?
         .into_iter()
-        .map(|h| json!({"id": h.id, "score": h.score, "distance": h.distance}))
+        .map(|(h, tree)| json!({"id": h.id, "score": h.score, "node": tree_json(tree)}))
         .collect();
     Ok(Response::ok(json!({ "results": results })))
 }
 
-#[derive(serde::Deserialize)]
-struct ReinforceBody {
-    index_name: String,
-    ids: Vec<String>,
+pub async fn search_with_scores(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
+    let q: SearchQuery = body(raw)?;
+    let results: Vec<Value> = state
+        .engine
+        .query(&q)
+        .await?
+        .into_iter()
+        .map(|h| {
+            // A hit only the text side scored has no distance: the key is left out
+            // rather than written as null.
+            let mut o = json!({"id": h.id, "score": h.score});
+            if let Some(d) = h.distance {
+                o["distance"] = json!(d);
+            }
+            o
+        })
+        .collect();
+    Ok(Response::ok(json!({ "results": results })))
 }
 
 /// `POST /vector/actions/reinforce`: memory decay restarts from now for these ids.
 pub async fn reinforce(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: ReinforceBody = body(raw)?;
-    if b.ids.len() > kektordb_shards::limits::BATCH_MAX {
-        return Err(ApiError::BadRequest(format!(
-            "at most {} ids",
-            kektordb_shards::limits::BATCH_MAX
-        )));
-    }
     let n = state.engine.reinforce(&b.index_name, b.ids).await?;
     Ok(Response::ok(json!({"status": "OK", "reinforced": n})))
 }

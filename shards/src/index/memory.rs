@@ -1,0 +1,53 @@
+//! What an index part holds in memory, split into what searches touch and the rest.
+
+use crate::text::Bm25Index;
+
+use super::Index;
+
+impl Index {
+    /// Memory held by this part, split into what searches touch and the rest.
+    pub fn memory(&self) -> IndexMemory {
+        let rows = self.ids.len();
+        let (hot, cold) = match &self.store {
+            Some(s) => (s.hot_bytes_per_row() * rows, s.cold_bytes_per_row() * rows),
+            None => (0, 0),
+        };
+        let ids: usize = self.ids.iter().map(|s| 2 * s.len() + 16 + 16 + 8).sum();
+        IndexMemory {
+            vectors_bytes: hot,
+            rescore_bytes: cold,
+            graph_bytes: self.hnsw.memory_bytes(),
+            ids_bytes: ids,
+            metadata_bytes: self.meta_index.memory_bytes(),
+            text_bytes: self.text.as_ref().map_or(0, Bm25Index::memory_bytes),
+            rows,
+        }
+    }
+}
+
+impl std::ops::AddAssign for IndexMemory {
+    fn add_assign(&mut self, o: IndexMemory) {
+        self.vectors_bytes += o.vectors_bytes;
+        self.rescore_bytes += o.rescore_bytes;
+        self.graph_bytes += o.graph_bytes;
+        self.ids_bytes += o.ids_bytes;
+        self.metadata_bytes += o.metadata_bytes;
+        self.text_bytes += o.text_bytes;
+        self.rows += o.rows;
+    }
+}
+
+/// Bytes held by one index part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexMemory {
+    /// Codes and norms every traversal touches.
+    pub vectors_bytes: usize,
+    /// int8's full-precision copy, read only to rescore final candidates.
+    pub rescore_bytes: usize,
+    pub graph_bytes: usize,
+    pub ids_bytes: usize,
+    pub metadata_bytes: usize,
+    pub text_bytes: usize,
+    /// Node slots (live, deleted and entities).
+    pub rows: usize,
+}

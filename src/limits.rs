@@ -1,0 +1,89 @@
+//! Every limit of the `kektordb` crate (engine, front ends, edge) in one place, with
+//! their relations asserted at compile time. The data plane's limits are in
+//! `kektordb_shards::limits`; the HTTP defaults an operator can change are in
+//! `http::HttpLimits`. Units last in names.
+
+use std::time::Duration;
+
+use kektordb_shards::limits::{BATCH_MAX, K_MAX};
+
+// ---- engine: mailboxes and commits
+
+/// Jobs queued per shard before senders wait (backpressure).
+pub const MAILBOX_JOBS_MAX: usize = 4_096;
+/// Most jobs run between two looks at the log pipeline.
+pub const GROUP_JOBS_MAX: usize = 1_024;
+/// Smallest io_uring buffer area glommio accepts, and the most an executor takes.
+pub const IO_MEMORY_MIN_BYTES: usize = 512 * 1024;
+pub const IO_MEMORY_MAX_BYTES: usize = 10 << 20;
+/// How often a shard whose log write failed tries again.
+pub const LOG_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+const _: () = assert!(GROUP_JOBS_MAX <= MAILBOX_JOBS_MAX);
+
+// ---- engine: walks and search expansions
+
+/// Deepest `max_depth` of extract-subgraph (upstream caps at 5).
+pub const SUBGRAPH_DEPTH_MAX: usize = 5;
+/// Most nodes one subgraph, traversal or reachable set holds.
+pub const WALK_NODES_MAX: usize = 10_000;
+/// Most segments in one traverse path, and the deepest find-path search.
+pub const PATH_DEPTH_MAX: usize = 8;
+/// Most results of search-nodes.
+pub const SEARCH_NODES_MAX: usize = 10_000;
+/// Most paths in one traverse (or one search's include_relations).
+pub const PATHS_MAX: usize = 32;
+/// Largest k when every result is expanded with its relations.
+pub const RELATIONS_K_MAX: usize = 1_000;
+
+const _: () = assert!(RELATIONS_K_MAX <= K_MAX);
+const _: () = assert!(SUBGRAPH_DEPTH_MAX <= PATH_DEPTH_MAX);
+const _: () = assert!(SEARCH_NODES_MAX <= BATCH_MAX);
+
+// ---- engine: tasks and background maintenance
+
+/// Tasks remembered; older ones are forgotten first.
+pub const TASKS_MAX: usize = 1_000;
+/// How often the scheduler looks at the indexes.
+pub const SCHEDULER_TICK: Duration = Duration::from_secs(1);
+/// Deleted ids whose edges are repaired per tick, per shard.
+pub const REPAIRS_PER_TICK: usize = 1_000;
+/// Largest refine batch a request may ask for.
+pub const REFINE_BATCH_MAX: u32 = 100_000;
+
+// ---- HTTP (the bounds an unauthenticated client meets; docs/design.md's threat
+// model restates them)
+
+/// Largest request head (request line and headers).
+pub const HEAD_BYTES_MAX: usize = 16 * 1024;
+/// Most headers in one request.
+pub const HEADERS_MAX: usize = 64;
+/// How much a head buffer grows per read.
+pub const HEAD_READ_BYTES: usize = 1024;
+/// Smallest and largest step a body buffer grows by per read (it grows by at most
+/// the bytes already received, so memory follows the bytes a client really sent).
+pub const BODY_READ_MIN_BYTES: usize = 4 * 1024;
+pub const BODY_READ_MAX_BYTES: usize = 1 << 20;
+/// Bytes per write call of a response.
+pub const WRITE_CHUNK_BYTES: usize = 256 * 1024;
+/// Average rate a body must arrive at, and a response be read at, after the grace.
+pub const BODY_RATE_MIN_BYTES: u64 = 16 * 1024;
+/// Time before the minimum rate applies.
+pub const IO_GRACE: Duration = Duration::from_secs(10);
+/// File descriptors kept back from connections (logs, snapshots, listeners, the
+/// edge's outbound connections).
+pub const FDS_RESERVED: u64 = 256;
+/// Share of the remaining descriptors that connections may take.
+pub const FDS_CONNECTIONS_PERCENT: u64 = 80;
+/// Connection buffers larger than this are released after their request.
+pub const IDLE_BUFFER_BYTES_MAX: usize = 64 * 1024;
+/// A clean stop waits this long for requests in flight.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long and how much a connection closed early is drained (lingering close).
+pub const LINGER: Duration = Duration::from_secs(1);
+pub const LINGER_BYTES_MAX: usize = 256 * 1024;
+
+const _: () = assert!(HEAD_READ_BYTES <= HEAD_BYTES_MAX);
+const _: () = assert!(BODY_READ_MIN_BYTES <= BODY_READ_MAX_BYTES);
+const _: () = assert!(HEAD_BYTES_MAX <= IDLE_BUFFER_BYTES_MAX);
+const _: () = assert!(FDS_CONNECTIONS_PERCENT <= 100);
