@@ -7,6 +7,7 @@
 //! The proxy, RAG and MCP front ends are not built yet (their routes answer 501).
 
 pub mod config;
+pub mod edge;
 pub mod engine;
 pub mod http;
 pub mod limits;

@@ -87,3 +87,14 @@ const _: () = assert!(HEAD_READ_BYTES <= HEAD_BYTES_MAX);
 const _: () = assert!(BODY_READ_MIN_BYTES <= BODY_READ_MAX_BYTES);
 const _: () = assert!(HEAD_BYTES_MAX <= IDLE_BUFFER_BYTES_MAX);
 const _: () = assert!(FDS_CONNECTIONS_PERCENT <= 100);
+
+// ---- edge (outbound calls and CPU-heavy work)
+
+/// CPU jobs (model inference) waiting at most.
+pub const EDGE_CPU_QUEUE_MAX: usize = 256;
+/// Largest answer an outbound call reads back.
+pub const EDGE_RESPONSE_BYTES_MAX: usize = 64 << 20;
+/// Outbound requests in flight per client.
+pub const EDGE_IN_FLIGHT_MAX: usize = 64;
+
+const _: () = assert!(FDS_RESERVED as usize >= EDGE_IN_FLIGHT_MAX);

@@ -3,10 +3,12 @@
 //! (`.fvecs`, `.ivecs`), the AOF record framing (`record`), the snapshot container
 //! (`snapfile`, read through `mapped`), the storage the log is written to
 //! (`storage`: files, memory, and a fault-injecting storage for tests), atomic file
-//! replacement (`atomic`) and the server's direct-I/O log on glommio (`dma_log`).
+//! replacement (`atomic`) and, with the `dma` feature, the server's direct-I/O log on
+//! glommio (`dma_log`).
 
 pub mod ann_files;
 pub mod atomic;
+#[cfg(feature = "dma")]
 pub mod dma_log;
 pub mod mapped;
 pub mod record;

@@ -77,7 +77,7 @@ pub fn check_props(props: &Map<String, Value>) -> Result<()> {
             EDGE_PROPS_MAX,
         ));
     }
-    let bytes = crate::index::json_len(props);
+    let bytes = crate::metadata::json_len(props);
     if bytes > EDGE_PROPS_BYTES_MAX {
         return Err(ShardError::too_large(
             "edge props bytes",

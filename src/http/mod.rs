@@ -13,6 +13,7 @@ pub mod request;
 pub mod response;
 pub mod routes;
 pub mod server;
+pub mod state;
 
 pub use limits::HttpLimits;
 pub use server::{serve, HttpServer};

@@ -6,7 +6,7 @@
 use super::errors::ApiError;
 use super::handlers::{graph, indexes, kv, system, vectors, walks};
 use super::response::Response;
-use super::server::State;
+use super::state::State;
 
 /// Decodes `%XX` escapes in a path segment (invalid escapes stay as they are); the
 /// result must be UTF-8, so two spellings never name the same key.

@@ -23,18 +23,11 @@ use super::metrics::Metrics;
 use super::request::{read_body, read_head, write_all, BodyBudget, Head};
 use super::response::Response;
 use super::routes::{self, Route};
+use super::state::State;
 use crate::engine::Engine;
 use crate::limits::{
     DRAIN_TIMEOUT, HEAD_READ_BYTES, IDLE_BUFFER_BYTES_MAX, LINGER, LINGER_BYTES_MAX,
 };
-
-/// What every request handler can reach.
-pub struct State {
-    pub engine: Engine,
-    pub token: Option<String>,
-    pub limits: HttpLimits,
-    pub metrics: Arc<Metrics>,
-}
 
 /// What one executor keeps for its connections.
 struct Local {

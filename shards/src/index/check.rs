@@ -8,6 +8,7 @@ use crate::error::{Result, ShardError};
 use crate::limits::{
     DIM_MAX, F16_ABS_MAX, ID_BYTES_MAX, INDEX_NAME_BYTES_MAX, METADATA_BYTES_MAX, VALUE_ABS_MAX,
 };
+use crate::metadata::json_len;
 use crate::metric::{Metric, Precision};
 
 pub fn check_name(name: &str) -> Result<()> {
@@ -116,23 +117,4 @@ pub fn check_item(
         }
     }
     Ok(())
-}
-
-/// Length of a value's JSON encoding, counted without building the string.
-pub(crate) fn json_len(v: &Map<String, Value>) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Count(0);
-    match serde_json::to_writer(&mut c, v) {
-        Ok(()) => c.0,
-        Err(_) => usize::MAX,
-    }
 }

@@ -24,7 +24,6 @@ mod spec;
 mod steps;
 
 pub use crate::clock::now_nanos;
-pub(crate) use check::json_len;
 pub use check::{check_id, check_item, check_name, check_values, is_entity_vector, value_limit};
 pub use config::{
     check_auto_links, AutoLinkRule, IndexConfig, MaintenanceConfig, MemoryConfig,

@@ -17,7 +17,7 @@ use super::{body, ok};
 use crate::engine::{at_or_now, Direction, Link};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
-use crate::http::server::State;
+use crate::http::state::State;
 
 #[derive(Deserialize)]
 struct LinkBody {

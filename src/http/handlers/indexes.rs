@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::{body, ok};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
-use crate::http::server::State;
+use crate::http::state::State;
 
 pub async fn create(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let spec: IndexSpec = body(raw)?;

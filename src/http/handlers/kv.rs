@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{body, ok};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
-use crate::http::server::State;
+use crate::http::state::State;
 
 #[derive(Deserialize)]
 struct KvValue {

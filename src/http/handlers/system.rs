@@ -9,7 +9,7 @@ use super::{accepted, body, task_json};
 use crate::engine::MaintenanceRequest;
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
-use crate::http::server::State;
+use crate::http::state::State;
 
 pub fn healthz() -> Response {
     Response::ok(json!({"status": "ok"}))

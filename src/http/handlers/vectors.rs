@@ -11,7 +11,7 @@ use super::{accepted, body, ok};
 use crate::engine::SearchQuery;
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
-use crate::http::server::State;
+use crate::http::state::State;
 
 #[derive(Deserialize)]
 struct VectorItem {

@@ -8,7 +8,7 @@ use super::{body, ok};
 use crate::engine::{PathRequest, SubgraphRequest, WalkTree};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
-use crate::http::server::State;
+use crate::http::state::State;
 
 #[derive(Deserialize)]
 struct TraverseBody {

@@ -1,0 +1,16 @@
+//! What every request handler can reach (the bottom of the `http` module graph:
+//! handlers, routes and the server use it; it uses none of them).
+
+use std::sync::Arc;
+
+use super::limits::HttpLimits;
+use super::metrics::Metrics;
+use crate::engine::Engine;
+
+/// What every request handler can reach.
+pub struct State {
+    pub engine: Engine,
+    pub token: Option<String>,
+    pub limits: HttpLimits,
+    pub metrics: Arc<Metrics>,
+}
