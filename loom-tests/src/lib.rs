@@ -1,19 +1,39 @@
-//! loom models of kektordb's cross-thread handoffs. Each model restates one protocol
-//! of the engine with loom's primitives and checks its invariant under every
-//! interleaving loom explores:
+//! loom model checks of kektordb's cross-thread code. Under `--cfg loom` this crate
+//! compiles the engine's own protocol files from `src/engine/` — the shard mailbox
+//! (`queue.rs`), the one-shot answers (`oneshot.rs`) and group commit
+//! (`commit.rs`) — against loom's instrumented `Arc` and `Mutex` (the [`sync`]
+//! module here stands in for the engine's `sync.rs` facade), so the models in
+//! `tests/models.rs` explore every interleaving of the real code:
 //!
-//! - `group_commit`: writers enqueue ops; the shard thread drains the queue, makes the
-//!   batch durable, then acknowledges (`src/engine/executors.rs`). Invariant: a writer
-//!   that sees its acknowledgement finds its op in the durable image.
-//! - `create_before_use`: creating an index enqueues its create job on the shard while
-//!   holding the catalog lock; a writer checks the catalog under the lock and then
-//!   enqueues (`src/engine/mod.rs`). Invariant: the shard never receives a write for an
-//!   index before the index's create job.
-//! - `snapshot_switch`: the executor switches writes to a new log generation and hands
-//!   a copy of the state to a background writer, which writes the snapshot as a temp
-//!   file, renames it and deletes the older generation, while the executor keeps
-//!   acknowledging writes into the new log (`src/engine/logfiles.rs`). A start-up at
-//!   any point loads the newest snapshot and replays every log of its generation or
-//!   later. Invariant: it rebuilds a prefix of the ops holding every acknowledged one.
+//! - `mailbox_*`: every item arrives once, in each sender's order; a full queue
+//!   wakes waiting senders; the end is seen once every sender is gone; a sender
+//!   whose receiver is gone gets its item back instead of hanging.
+//! - `oneshot_*`: the answer arrives, or `Canceled` when the sender is dropped.
+//! - `group_commit`: writers send real write jobs through the real mailbox to a
+//!   shard thread running the real `run_group` + `commit_buffered` on a real
+//!   `DurableShard` over `CrashStorage`; a writer that sees its acknowledgement
+//!   finds its write in the durable image.
+//!
+//! Two protocols are still models that restate the engine's logic with loom
+//! primitives (their real code touches the catalog lock and the file system):
+//! `create_before_use` (`src/engine/indexes.rs`, `items.rs`) and `snapshot_switch`
+//! (`src/engine/files.rs`, `recover.rs`).
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p loom-tests --release --target-dir target/loom`.
+#![cfg(loom)]
+
+/// loom's primitives under the names the engine's `sync.rs` gives std's.
+pub mod sync {
+    pub use loom::sync::{Arc, Mutex, MutexGuard};
+
+    pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[path = "../../src/engine/commit.rs"]
+pub mod commit;
+#[path = "../../src/engine/oneshot.rs"]
+pub mod oneshot;
+#[path = "../../src/engine/queue.rs"]
+pub mod queue;

@@ -24,7 +24,7 @@ pub fn io_memory_bytes(executors: usize) -> usize {
 }
 
 pub struct Executors {
-    pub mailboxes: Vec<flume::Sender<Job>>,
+    pub mailboxes: Vec<super::queue::Sender<Job>>,
     /// Set, then wake each executor with any job, to stop them.
     pub stop: Arc<AtomicBool>,
     pub handles: Vec<ExecutorJoinHandle<()>>,
@@ -46,7 +46,7 @@ pub fn start(
     let mut handles = Vec::with_capacity(n);
     let stop = Arc::new(AtomicBool::new(false));
     for (i, state) in shards.into_iter().enumerate() {
-        let (tx, rx) = flume::bounded::<Job>(MAILBOX_JOBS_MAX);
+        let (tx, rx) = super::queue::bounded::<Job>(MAILBOX_JOBS_MAX);
         let placement = if pin {
             Placement::Fixed(i % cpus)
         } else {
@@ -67,7 +67,7 @@ pub fn start(
                                 st.sync_due = true;
                                 None
                             });
-                            if tx.send_async(job).await.is_err() {
+                            if tx.send(job).await.is_err() {
                                 break;
                             }
                         }

@@ -8,25 +8,30 @@ use std::future::Future;
 use kektordb_shards::op::Op;
 use kektordb_shards::{Shard, ShardError};
 
+use super::commit::{read_job, write_job, Answer};
 use super::error::{EngineError, Result};
-use super::state::{Ack, Job, ShardState};
+use super::queue::TrySendError;
+use super::state::{Job, ShardState};
 use super::Engine;
 
 /// Receives a write's result once the commit covering it is done.
-pub(super) type Acked<R> = flume::Receiver<std::result::Result<R, String>>;
+pub(super) type Acked<R> = Answer<R>;
 
 impl Engine {
+    /// Queues `job` on `shard` now if there is room (the future then resolves at
+    /// once), else waits for room.
     pub(super) fn send(&self, shard: usize, job: Job) -> impl Future<Output = Result<()>> {
         let sent = self.inner.mailboxes[shard].try_send(job);
-        let mailbox = self.inner.mailboxes[shard].clone();
+        let full = matches!(sent, Err(TrySendError::Full(_)));
+        let mailbox = full.then(|| self.inner.mailboxes[shard].clone());
         async move {
-            match sent {
-                Ok(()) => Ok(()),
-                Err(flume::TrySendError::Full(job)) => mailbox
-                    .send_async(job)
+            match (sent, mailbox) {
+                (Ok(()), _) => Ok(()),
+                (Err(TrySendError::Full(job)), Some(mb)) => mb
+                    .send(job)
                     .await
                     .map_err(|_| EngineError::ShardDown { shard }),
-                Err(flume::TrySendError::Disconnected(_)) => Err(EngineError::ShardDown { shard }),
+                _ => Err(EngineError::ShardDown { shard }),
             }
         }
     }
@@ -37,36 +42,22 @@ impl Engine {
         shard: usize,
         f: impl FnOnce(&Shard) -> R + Send + 'static,
     ) -> impl Future<Output = Result<R>> {
-        let (tx, rx) = flume::bounded(1);
-        let job: Job = Box::new(move |st| {
-            let _ = tx.send(f(st.durable.shard()));
-            None
-        });
+        let (job, rx) = read_job(move |st: &mut ShardState| f(st.durable.shard()));
         let sent = self.send(shard, job);
         async move {
             sent.await?;
-            rx.recv_async()
-                .await
-                .map_err(|_| EngineError::ShardDown { shard })
+            rx.await.map_err(|_| EngineError::ShardDown { shard })
         }
     }
 
     pub(super) fn write_job<R: Send + 'static>(
         f: impl FnOnce(&mut ShardState) -> R + Send + 'static,
     ) -> (Job, Acked<R>) {
-        let (tx, rx) = flume::bounded(1);
-        let job: Job = Box::new(move |st| {
-            let r = f(st);
-            let ack: Ack = Box::new(move |durable| {
-                let _ = tx.send(durable.map(|_| r));
-            });
-            Some(ack)
-        });
-        (job, rx)
+        write_job(f)
     }
 
     pub(super) async fn acked<R>(shard: usize, rx: Acked<R>) -> Result<R> {
-        match rx.recv_async().await {
+        match rx.await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(reason)) => Err(EngineError::OutcomeUnknown { shard, reason }),
             Err(_) => Err(EngineError::ShardDown { shard }),
@@ -111,8 +102,8 @@ impl Engine {
         for (s, mb) in self.inner.mailboxes.iter().enumerate() {
             let (job, rx) = Self::write_job(f.clone());
             mb.try_send(job).map_err(|e| match e {
-                flume::TrySendError::Full(_) => EngineError::Busy { shard: s },
-                flume::TrySendError::Disconnected(_) => EngineError::ShardDown { shard: s },
+                TrySendError::Full(_) => EngineError::Busy { shard: s },
+                TrySendError::Closed(_) => EngineError::ShardDown { shard: s },
             })?;
             rxs.push(rx);
         }

@@ -24,6 +24,7 @@
 //!
 //! All methods are async; from plain threads use `futures_lite::future::block_on`.
 
+mod commit;
 mod dir_lock;
 mod error;
 mod executors;
@@ -36,11 +37,14 @@ mod kv;
 mod mailbox;
 mod maintenance;
 mod manifest;
+mod oneshot;
+mod queue;
 mod recover;
 mod scheduler;
 mod search;
 mod shard_loop;
 mod state;
+mod sync;
 mod tasks;
 mod walk;
 
@@ -108,7 +112,7 @@ impl Default for Options {
 }
 
 struct Inner {
-    mailboxes: Vec<flume::Sender<Job>>,
+    mailboxes: Vec<queue::Sender<Job>>,
     partitioner: Partitioner,
     catalog: RwLock<Catalog>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -239,7 +243,8 @@ impl Engine {
             .stop
             .store(true, std::sync::atomic::Ordering::Release);
         for mb in &self.inner.mailboxes {
-            let _ = mb.send(Box::new(|_: &mut ShardState| None));
+            let wake: Job = Box::new(|_: &mut ShardState| None);
+            let _ = futures_lite::future::block_on(mb.send(wake));
         }
         let handles =
             std::mem::take(&mut *self.inner.handles.lock().unwrap_or_else(|e| e.into_inner()));

@@ -29,6 +29,8 @@ use futures_lite::future;
 use glommio::{Latency, Shares, TaskQueueHandle};
 use kektordb_io::dma_log::DmaLog;
 
+use super::commit;
+use super::queue::Receiver;
 use super::state::{Ack, Job, ShardState};
 use crate::limits::{GROUP_JOBS_MAX, LOG_RETRY_INTERVAL as RETRY_INTERVAL};
 
@@ -124,23 +126,22 @@ impl Pipeline {
             && (!self.st.durable.has_pending() || self.failed())
     }
 
-    fn run_jobs(&mut self, first: Job, rx: &flume::Receiver<Job>) {
-        self.waiting.extend(first(&mut self.st));
-        for _ in 1..GROUP_JOBS_MAX {
-            if self.inflight() && glommio::executor().need_preempt() {
-                break;
-            }
-            match rx.try_recv() {
-                Ok(job) => self.waiting.extend(job(&mut self.st)),
-                Err(_) => break,
-            }
-        }
+    fn run_jobs(&mut self, first: Job, rx: &Receiver<Job>) {
+        // With a write in flight, yield to its completion as soon as it is due.
+        let inflight = self.inflight();
+        let stop = || inflight && glommio::executor().need_preempt();
+        commit::run_group(
+            &mut self.st,
+            first,
+            rx,
+            GROUP_JOBS_MAX,
+            &mut self.waiting,
+            stop,
+        );
     }
 
     fn answer(acks: Vec<Ack>, outcome: &Result<(), String>) {
-        for ack in acks {
-            ack(outcome.clone());
-        }
+        commit::answer(acks, outcome);
     }
 
     /// A DMA write finished.
@@ -186,30 +187,42 @@ impl Pipeline {
     /// applying, so nothing of theirs is pending) and nothing is written, except a
     /// retry when `retry` is set.
     fn commit(&mut self, retry: bool) {
-        if self.failed() {
-            Self::answer(std::mem::take(&mut self.waiting), &Ok(()));
-            let retryable = self.st.durable.log_failure().is_some_and(|f| f.retryable);
-            if !(retry && retryable) {
-                return;
-            }
-        }
         let was_failed = self.failed();
         let sync_due = std::mem::take(&mut self.st.sync_due);
         match &mut self.writer {
             LogWriter::Buffered => {
-                if sync_due {
+                if sync_due && !was_failed {
                     if let Err(e) = self.st.durable.sync_if_unsynced() {
                         eprintln!("kektordb: shard {}: log sync failed: {e}", self.shard);
                     }
                 }
-                if !self.waiting.is_empty() || self.st.durable.has_pending() {
-                    let outcome = self.st.durable.commit().map_err(|e| e.to_string());
-                    if let Err(e) = &outcome {
-                        eprintln!("kektordb: shard {}: {e}", self.shard);
-                    }
-                    Self::answer(std::mem::take(&mut self.waiting), &outcome);
+                let acks = std::mem::take(&mut self.waiting);
+                if let Some(Err(e)) = commit::commit_buffered(&mut self.st.durable, acks, retry) {
+                    eprintln!("kektordb: shard {}: {e}", self.shard);
                 }
             }
+            LogWriter::Direct { .. } if was_failed => {
+                Self::answer(std::mem::take(&mut self.waiting), &Ok(()));
+                let retryable = self.st.durable.log_failure().is_some_and(|f| f.retryable);
+                if retry && retryable {
+                    self.start_flush(false);
+                }
+            }
+            LogWriter::Direct { .. } => self.start_flush(sync_due),
+        }
+        if was_failed && !self.failed() {
+            eprintln!(
+                "kektordb: shard {}: the log can be written again; writes are accepted",
+                self.shard
+            );
+        }
+    }
+
+    /// Direct mode: starts the DMA write of everything queued, unless one is in
+    /// flight; with nothing to write, answers the waiting acks at once.
+    fn start_flush(&mut self, sync_due: bool) {
+        match &mut self.writer {
+            LogWriter::Buffered => {}
             LogWriter::Direct {
                 log,
                 inflight,
@@ -240,12 +253,6 @@ impl Pipeline {
                     acks,
                 });
             }
-        }
-        if was_failed && !self.failed() {
-            eprintln!(
-                "kektordb: shard {}: the log can be written again; writes are accepted",
-                self.shard
-            );
         }
     }
 
@@ -350,7 +357,7 @@ impl Pipeline {
 pub async fn run(
     shard: usize,
     st: ShardState,
-    rx: flume::Receiver<Job>,
+    rx: super::queue::Receiver<Job>,
     stop: Arc<AtomicBool>,
     direct: bool,
 ) {
@@ -407,16 +414,14 @@ pub async fn run(
                     // acknowledged before more jobs run even when jobs keep coming.
                     future::or(
                         async { Event::Flushed(Box::new(f.task.as_mut().await)) },
-                        async { Event::Job(rx.recv_async().await.ok()) },
+                        async { Event::Job(rx.recv().await) },
                     )
                     .await
                 }
             }
             _ if hold => Event::Nothing,
-            _ if failed => {
-                future::or(async { Event::Job(rx.recv_async().await.ok()) }, retry_wait).await
-            }
-            _ => Event::Job(rx.recv_async().await.ok()),
+            _ if failed => future::or(async { Event::Job(rx.recv().await) }, retry_wait).await,
+            _ => Event::Job(rx.recv().await),
         };
         match event {
             Event::Job(None) => closed = true,

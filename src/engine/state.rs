@@ -1,6 +1,6 @@
 //! What a shard executor owns and the messages it takes: the bottom of the engine's
 //! module graph: executors, the shard loop and the router use it; it uses only
-//! `files`.
+//! `files` and `commit`.
 
 use kektordb_io::storage::FileStorage;
 use kektordb_shards::durable::{DurableShard, SnapshotPolicy};
@@ -61,7 +61,6 @@ impl ShardState {
     }
 }
 
-/// Sent the outcome of the commit that covers a write.
-pub type Ack = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+pub use super::commit::Ack;
 /// A unit of work: runs on the shard's thread; returns an `Ack` if it wrote.
-pub type Job = Box<dyn FnOnce(&mut ShardState) -> Option<Ack> + Send>;
+pub type Job = super::commit::Job<ShardState>;
