@@ -11,7 +11,7 @@ PORT=${PORT:-19190}
 cargo build --release -p kektordb --bin kektordb
 cargo build --release -p kektordb-benches
 for shards in 1 2; do
-  ./target/release/kektordb -http-addr 127.0.0.1:$PORT -shards "$shards" 2>/dev/null &
+  ./target/release/kektordb -http-addr 127.0.0.1:$PORT -shards "$shards" -in-memory 2>/dev/null &
   pid=$!
   trap 'kill $pid 2>/dev/null' EXIT
   sleep 0.5

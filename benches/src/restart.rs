@@ -1,7 +1,7 @@
 //! Restart benchmark: how long the engine takes to open a data directory.
 //!
 //! 1. Snapshot restart: imports `--n` random `--dim`-d f32 vectors (cosine, M 16,
-//!    `--ef-construction`), snapshots (`Engine::compact`, as `POST /system/save`
+//!    `--ef-construction`), snapshots (`Engine::snapshot_all`, as `POST /system/save`
 //!    does), closes, and times `Engine::open` on the directory: loading the mapped
 //!    snapshots (checksums, array copies, id maps) until the engine answers.
 //! 2. Log replay: adds `--replay-n` vectors through the logged path (no snapshot of
