@@ -43,6 +43,13 @@ pub struct Config {
     pub save: Option<(u64, u64)>,
     /// `-aof-rewrite-percentage P`: snapshot when the log grew by P% (0 disables).
     pub rewrite_percentage: Option<u64>,
+    /// `-embedder`: auto (default), local, ollama_api, openai_compatible, none.
+    pub embedder: String,
+    pub embedder_url: Option<String>,
+    pub embedder_model: Option<String>,
+    pub embedder_api_key: Option<String>,
+    /// Where local models live (`-models-dir`, env `KEKTOR_MODELS_DIR`).
+    pub models_dir: String,
 }
 
 pub const USAGE: &str = "usage: kektordb [flags]
@@ -73,8 +80,21 @@ pub const USAGE: &str = "usage: kektordb [flags]
                           (default '60 1000'; '' disables)
   -aof-rewrite-percentage P  snapshot when the log grew by P% of the last snapshot
                           (default 100; 0 disables)
+  -embedder TYPE          server-wide text embedder (env KEKTOR_EMBEDDER): auto
+                          (default: local if its model is installed, else none),
+                          local, ollama_api, openai_compatible, none
+  -embedder-url URL       remote embedder URL (env KEKTOR_EMBEDDER_URL)
+  -embedder-model NAME    model name, or the local model's directory
+                          (env KEKTOR_EMBEDDER_MODEL)
+  -embedder-api-key KEY   Bearer key of an openai_compatible embedder
+                          (env KEKTOR_EMBEDDER_API_KEY)
+  -models-dir DIR         local models (env KEKTOR_MODELS_DIR), default ./models;
+                          deploy/fetch-models.sh installs all-MiniLM-L6-v2 there
 Not available yet (refused if given): -mcp/KEKTOR_ENABLE_MCP,
   -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config, -vectorizers-config.";
+
+/// The values `-embedder` takes.
+pub const EMBEDDER_TYPES: &[&str] = &["auto", "local", "ollama_api", "openai_compatible", "none"];
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
@@ -115,6 +135,11 @@ pub fn parse(
         log_direct: false,
         save: Some((60, 1000)),
         rewrite_percentage: Some(100),
+        embedder: env("KEKTOR_EMBEDDER").unwrap_or_else(|| "auto".into()),
+        embedder_url: env("KEKTOR_EMBEDDER_URL").filter(|v| !v.is_empty()),
+        embedder_model: env("KEKTOR_EMBEDDER_MODEL").filter(|v| !v.is_empty()),
+        embedder_api_key: env("KEKTOR_EMBEDDER_API_KEY").filter(|v| !v.is_empty()),
+        models_dir: env("KEKTOR_MODELS_DIR").unwrap_or_else(|| "models".into()),
     };
     if env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)) {
         return Err(ConfigError::NotAvailable(
@@ -216,6 +241,21 @@ pub fn parse(
                 })?;
                 cfg.rewrite_percentage = (p > 0).then_some(p);
             }
+            "embedder" => {
+                let v = value(name)?;
+                if !EMBEDDER_TYPES.contains(&v.as_str()) {
+                    return Err(ConfigError::InvalidValue {
+                        flag: name.into(),
+                        value: v,
+                        reason: format!("expected one of {}", EMBEDDER_TYPES.join(", ")),
+                    });
+                }
+                cfg.embedder = v;
+            }
+            "embedder-url" => cfg.embedder_url = Some(value(name)?),
+            "embedder-model" => cfg.embedder_model = Some(value(name)?),
+            "embedder-api-key" => cfg.embedder_api_key = Some(value(name)?),
+            "models-dir" => cfg.models_dir = value(name)?,
             "mcp" => return Err(ConfigError::NotAvailable("the MCP server (-mcp)".into())),
             "enable-proxy" | "proxy-config" => {
                 return Err(ConfigError::NotAvailable(format!("the AI proxy (-{name})")))
@@ -329,6 +369,32 @@ mod tests {
         assert_eq!(c.http.connections_max, Some(100));
         assert!(matches!(
             run(&["-http-write-timeout", "0"], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        let Command::Run(c) = run(&[], &[]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.embedder.as_str(), c.models_dir.as_str()),
+            ("auto", "models")
+        );
+        let Command::Run(c) = run(
+            &[
+                "-embedder",
+                "ollama_api",
+                "-embedder-url=http://h:1/api/embed",
+            ],
+            &[("KEKTOR_MODELS_DIR", "/m"), ("KEKTOR_EMBEDDER_MODEL", "mx")],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.embedder, "ollama_api");
+        assert_eq!(c.embedder_url.as_deref(), Some("http://h:1/api/embed"));
+        assert_eq!(c.embedder_model.as_deref(), Some("mx"));
+        assert_eq!(c.models_dir, "/m");
+        assert!(matches!(
+            run(&["-embedder", "magic"], &[]),
             Err(ConfigError::InvalidValue { .. })
         ));
     }

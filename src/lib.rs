@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod edge;
+pub mod embed;
 pub mod engine;
 pub mod http;
 pub mod limits;

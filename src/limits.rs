@@ -98,3 +98,22 @@ pub const EDGE_RESPONSE_BYTES_MAX: usize = 64 << 20;
 pub const EDGE_IN_FLIGHT_MAX: usize = 64;
 
 const _: () = assert!(FDS_RESERVED as usize >= EDGE_IN_FLIGHT_MAX);
+
+// ---- embedders
+
+/// Texts one request (add-batch without vectors) may ask to embed.
+pub const EMBED_TEXTS_PER_REQUEST_MAX: usize = 4_096;
+/// Texts per call to a remote embedder, and per job on the CPU pool.
+pub const EMBED_BATCH_MAX: usize = 64;
+/// Longest text handed to an embedder, in bytes (longer is an input error; the
+/// local model truncates to its token window anyway).
+pub const EMBED_TEXT_BYTES_MAX: usize = 1 << 20;
+/// Attempts of a remote call that failed for a reason worth retrying.
+pub const EMBED_ATTEMPTS_MAX: u32 = 3;
+/// First backoff between attempts (doubled each time).
+pub const EMBED_BACKOFF: Duration = Duration::from_millis(200);
+/// Default timeout of one embedding call (upstream's vectorizer default).
+pub const EMBED_TIMEOUT: Duration = Duration::from_secs(60);
+
+const _: () = assert!(EMBED_BATCH_MAX <= EMBED_TEXTS_PER_REQUEST_MAX);
+const _: () = assert!(EMBED_BATCH_MAX <= EDGE_CPU_QUEUE_MAX);

@@ -4,6 +4,8 @@
 //! synced, exit 0. A second signal exits at once.
 
 use kektordb::config::{self, Command, Config, USAGE};
+use kektordb::edge::{Edge, EdgeOptions};
+use kektordb::embed::{EmbedderConfig, Embedders};
 use kektordb::{Engine, Options};
 use nix::sys::signal::{SigSet, Signal};
 
@@ -42,6 +44,35 @@ fn main() {
     for note in engine.recovery().iter().flat_map(|r| &r.notes) {
         eprintln!("kektordb: warning: {note}");
     }
+    let edge = match Edge::start(EdgeOptions {
+        cpu_threads: std::thread::available_parallelism().map_or(1, |p| p.get()),
+        ..EdgeOptions::default()
+    }) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("kektordb: {e}");
+            std::process::exit(1);
+        }
+    };
+    let embedders = Embedders::new(
+        edge.clone(),
+        cfg.models_dir.clone().into(),
+        std::thread::available_parallelism().map_or(1, |p| p.get()),
+    );
+    match embedders.build(&server_embedder(&cfg)) {
+        Ok(Some(e)) => {
+            eprintln!("kektordb: text embedder {}", e.name());
+            engine.set_embedder(Some(e));
+        }
+        Ok(None) => eprintln!(
+            "kektordb: no text embedder (-embedder {}; models in {}): give vectors, or run deploy/fetch-models.sh",
+            cfg.embedder, cfg.models_dir
+        ),
+        Err(e) => {
+            eprintln!("kektordb: -embedder {}: {e}", cfg.embedder);
+            std::process::exit(1);
+        }
+    }
     let server = match kektordb::http::serve(
         &engine,
         &cfg.http_addr,
@@ -76,6 +107,17 @@ fn main() {
     server.shutdown();
     engine.close();
     eprintln!("kektordb: stopped cleanly");
+}
+
+/// The server-wide embedder the flags describe.
+fn server_embedder(cfg: &Config) -> EmbedderConfig {
+    EmbedderConfig {
+        kind: cfg.embedder.clone(),
+        url: cfg.embedder_url.clone(),
+        model: cfg.embedder_model.clone(),
+        timeout: None,
+        api_key: cfg.embedder_api_key.clone(),
+    }
 }
 
 fn options(cfg: &Config) -> Options {

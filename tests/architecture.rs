@@ -95,6 +95,8 @@ const RULES: &[Rule] = &[
         under: "src/",
         except: &[
             "src/edge/",
+            "src/embed/",
+            "src/rag/",
             "src/main.rs",
             "src/lib.rs",
             "src/limits.rs",

@@ -41,6 +41,21 @@ pub enum EngineError {
     NotAvailable { what: &'static str },
     #[error("task '{id}' not found")]
     TaskNotFound { id: String },
+    #[error("no embedder available for index '{index}': give a vector, or start the server with -embedder (local, ollama_api, openai_compatible)")]
+    NoEmbedder { index: String },
+    #[error("embedder {embedder} failed: {reason}")]
+    Embed {
+        embedder: String,
+        kind: super::EmbedFailureKind,
+        reason: String,
+    },
+    #[error("embedder {embedder} makes {embedder_dim}-dimensional vectors but index '{index}' holds {index_dim}-dimensional ones: use an index of the embedder's dimension, or another embedder")]
+    EmbedDimension {
+        index: String,
+        embedder: String,
+        index_dim: usize,
+        embedder_dim: usize,
+    },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

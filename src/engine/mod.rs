@@ -26,6 +26,7 @@
 
 mod commit;
 mod dir_lock;
+mod embedding;
 mod error;
 mod executors;
 mod files;
@@ -59,6 +60,9 @@ use kektordb_shards::index::IndexMemory;
 use kektordb_shards::router::{Catalog, IndexEntry, Partitioner};
 
 use dir_lock::DirLock;
+pub use embedding::{
+    item_text, EmbedFailure, EmbedFailureKind, EmbedFuture, EmbedPurpose, ItemInput, TextEmbedder,
+};
 pub use error::{EngineError, Result};
 pub use executors::io_memory_bytes;
 pub use graph::{Direction, Link};
@@ -125,6 +129,7 @@ struct Inner {
     task_turn: std::sync::atomic::AtomicU64,
     /// Background maintenance runs by kind.
     runs: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    embedders: embedding::EmbedderSlot,
 }
 
 /// A handle to the running engine; cheap to clone and share.
@@ -183,6 +188,7 @@ impl Engine {
                 tasks: Arc::default(),
                 task_turn: Default::default(),
                 runs: Mutex::default(),
+                embedders: Default::default(),
             }),
         };
         if options.background {

@@ -182,8 +182,10 @@ impl Engine {
             ),
             None => None,
         };
-        self.search_within(&q.index_name, q.request(), only_ids)
-            .await
+        let mut req = q.request();
+        req.validate()?;
+        self.embed_query(&q.index_name, &mut req).await?;
+        self.search_within(&q.index_name, req, only_ids).await
     }
 
     /// Runs a [`SearchQuery`] and expands every result with the tree of its

@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::limits::HttpLimits;
 use super::request::ReadError;
 use super::response::Response;
-use crate::engine::EngineError;
+use crate::engine::{EmbedFailureKind, EngineError};
 use crate::limits::BODY_RATE_MIN_BYTES;
 
 #[derive(Debug, Error)]
@@ -102,6 +102,14 @@ impl ApiError {
                 EngineError::Manifest(_) => 500,
                 EngineError::NotAvailable { .. } => 501,
                 EngineError::TaskNotFound { .. } => 404,
+                EngineError::NoEmbedder { .. } => 503,
+                EngineError::Embed { kind, .. } => match kind {
+                    EmbedFailureKind::Input => 400,
+                    EmbedFailureKind::Unavailable => 503,
+                    EmbedFailureKind::Timeout => 504,
+                    EmbedFailureKind::BadUpstream | EmbedFailureKind::Rejected => 502,
+                },
+                EngineError::EmbedDimension { .. } => 400,
             },
         }
     }

@@ -19,7 +19,8 @@ pub fn binary() -> String {
     std::env::var("KEKTOR_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kektordb").to_owned())
 }
 
-/// The server's command with the tests' defaults (loopback, port 0, 2 shards).
+/// The server's command with the tests' defaults (loopback, port 0, 2 shards, in
+/// memory, no embedder unless `extra` names one).
 pub fn command(extra: &[&str]) -> Command {
     let mut c = Command::new(binary());
     c.args(["-http-addr", "127.0.0.1:0", "-shards", "2", "-no-pin"])
@@ -27,6 +28,11 @@ pub fn command(extra: &[&str]) -> Command {
             &[][..]
         } else {
             &["-in-memory"][..]
+        })
+        .args(if extra.contains(&"-embedder") {
+            &[][..]
+        } else {
+            &["-embedder", "none"][..]
         })
         .args(extra)
         .env_remove("KEKTOR_PORT")
@@ -159,4 +165,26 @@ pub fn read_response(s: &mut TcpStream) -> (u16, String) {
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).unwrap();
     (status, String::from_utf8(body).unwrap())
+}
+
+/// The models directory with the built-in embedder installed: runs
+/// `deploy/fetch-models.sh` (idempotent, cached outside the clone) once per test
+/// binary. A failed fetch fails the test: nothing is skipped.
+pub fn models_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::var("KEKTOR_MODELS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| root.join("models"));
+        let status = Command::new("bash")
+            .arg(root.join("deploy/fetch-models.sh"))
+            .env("KEKTOR_MODELS_DIR", &dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run deploy/fetch-models.sh");
+        assert!(status.success(), "deploy/fetch-models.sh failed: {status}");
+        dir
+    })
+    .clone()
 }

@@ -2,13 +2,12 @@
 //! search-with-scores, reinforce.
 
 use kektordb_shards::index::Item;
-use kektordb_shards::router::NewItem;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::walks::tree_json;
 use super::{accepted, body, ok};
-use crate::engine::SearchQuery;
+use crate::engine::{ItemInput, SearchQuery};
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
 use crate::http::state::State;
@@ -23,11 +22,11 @@ struct VectorItem {
     metadata: Option<Map<String, Value>>,
 }
 
-impl From<VectorItem> for NewItem {
-    fn from(v: VectorItem) -> NewItem {
-        NewItem {
+impl From<VectorItem> for ItemInput {
+    fn from(v: VectorItem) -> ItemInput {
+        ItemInput {
             id: v.id,
-            vector: v.vector.unwrap_or_default(),
+            vector: v.vector,
             metadata: v.metadata.unwrap_or_default(),
         }
     }
@@ -79,23 +78,23 @@ pub async fn add(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddOne = body(raw)?;
     state
         .engine
-        .add_batch(&b.index_name, vec![b.item.into()])
+        .add_inputs(&b.index_name, vec![b.item.into()], true)
         .await?;
     Ok(ok())
 }
 
 pub async fn add_batch(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddBatch = body(raw)?;
-    let items = b.vectors.into_iter().map(NewItem::from).collect();
-    let n = state.engine.add_batch(&b.index_name, items).await?;
+    let items = b.vectors.into_iter().map(ItemInput::from).collect();
+    let n = state.engine.add_inputs(&b.index_name, items, true).await?;
     Ok(Response::ok(json!({"status": "OK", "vectors_added": n})))
 }
 
 /// Import: applied without per-item logging; durable after `import/commit`.
 pub async fn import(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddBatch = body(raw)?;
-    let items = b.vectors.into_iter().map(NewItem::from).collect();
-    let n = state.engine.import_batch(&b.index_name, items).await?;
+    let items = b.vectors.into_iter().map(ItemInput::from).collect();
+    let n = state.engine.add_inputs(&b.index_name, items, false).await?;
     Ok(Response::ok(json!({
         "status": "OK",
         "vectors_imported": n,
