@@ -11,7 +11,7 @@ use super::error::EmbedError;
 use super::local::{self, LocalModel};
 use crate::edge::{Edge, EdgeError};
 use crate::engine::{EmbedFuture, EmbedPurpose, TextEmbedder};
-use crate::limits::{EMBED_BATCH_MAX, EMBED_TEXT_BYTES_MAX};
+use crate::limits::EMBED_BATCH_MAX;
 
 pub struct LocalEmbedder {
     model: Arc<LocalModel>,
@@ -39,12 +39,7 @@ impl LocalEmbedder {
         texts: Vec<String>,
         purpose: EmbedPurpose,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if let Some(t) = texts.iter().find(|t| t.len() > EMBED_TEXT_BYTES_MAX) {
-            return Err(EmbedError::Input(format!(
-                "a text of {} bytes is longer than the {EMBED_TEXT_BYTES_MAX} an embedder takes",
-                t.len()
-            )));
-        }
+        super::check_lengths(&texts)?;
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(EMBED_BATCH_MAX) {
             let (m, batch) = (model.clone(), batch.to_vec());
@@ -104,12 +99,6 @@ impl TextEmbedder for LocalEmbedder {
             texts,
             purpose,
         );
-        let handle = self.edge.spawn(job);
-        Box::pin(async move {
-            match handle.await {
-                Ok(r) => r.map_err(|e| e.failure()),
-                Err(e) => Err(EmbedError::Edge(EdgeError::Job(e.to_string())).failure()),
-            }
-        })
+        super::on_edge(&self.edge, job)
     }
 }

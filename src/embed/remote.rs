@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::error::EmbedError;
 use crate::edge::{Edge, EdgeError, HttpClient};
 use crate::engine::{EmbedFuture, EmbedPurpose, TextEmbedder};
-use crate::limits::{EMBED_ATTEMPTS_MAX, EMBED_BACKOFF, EMBED_BATCH_MAX, EMBED_TEXT_BYTES_MAX};
+use crate::limits::{EMBED_ATTEMPTS_MAX, EMBED_BACKOFF, EMBED_BATCH_MAX};
 
 /// The wire protocol of a remote embedder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,12 +135,7 @@ impl RemoteEmbedder {
         key: Option<String>,
         texts: Vec<String>,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if let Some(t) = texts.iter().find(|t| t.len() > EMBED_TEXT_BYTES_MAX) {
-            return Err(EmbedError::Input(format!(
-                "a text of {} bytes is longer than the {EMBED_TEXT_BYTES_MAX} an embedder takes",
-                t.len()
-            )));
-        }
+        super::check_lengths(&texts)?;
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(EMBED_BATCH_MAX) {
             match protocol {
@@ -220,12 +215,6 @@ impl TextEmbedder for RemoteEmbedder {
             self.api_key.clone(),
             texts,
         );
-        let handle = self.edge.spawn(job);
-        Box::pin(async move {
-            match handle.await {
-                Ok(r) => r.map_err(|e| e.failure()),
-                Err(e) => Err(EmbedError::Edge(EdgeError::Job(e.to_string())).failure()),
-            }
-        })
+        super::on_edge(&self.edge, job)
     }
 }
