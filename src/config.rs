@@ -50,6 +50,8 @@ pub struct Config {
     pub embedder_api_key: Option<String>,
     /// Where local models live (`-models-dir`, env `KEKTOR_MODELS_DIR`).
     pub models_dir: String,
+    /// `-vectorizers-config FILE`: the RAG pipelines (env KEKTOR_VECTORIZERS_CONFIG).
+    pub vectorizers_config: Option<String>,
 }
 
 pub const USAGE: &str = "usage: kektordb [flags]
@@ -90,8 +92,10 @@ pub const USAGE: &str = "usage: kektordb [flags]
                           (env KEKTOR_EMBEDDER_API_KEY)
   -models-dir DIR         local models (env KEKTOR_MODELS_DIR), default ./models;
                           deploy/fetch-models.sh installs all-MiniLM-L6-v2 there
+  -vectorizers-config F   RAG pipelines: folders watched, chunked, embedded into
+                          indexes (env KEKTOR_VECTORIZERS_CONFIG; see README)
 Not available yet (refused if given): -mcp/KEKTOR_ENABLE_MCP,
-  -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config, -vectorizers-config.";
+  -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config.";
 
 /// The values `-embedder` takes.
 pub const EMBEDDER_TYPES: &[&str] = &["auto", "local", "ollama_api", "openai_compatible", "none"];
@@ -140,6 +144,7 @@ pub fn parse(
         embedder_model: env("KEKTOR_EMBEDDER_MODEL").filter(|v| !v.is_empty()),
         embedder_api_key: env("KEKTOR_EMBEDDER_API_KEY").filter(|v| !v.is_empty()),
         models_dir: env("KEKTOR_MODELS_DIR").unwrap_or_else(|| "models".into()),
+        vectorizers_config: env("KEKTOR_VECTORIZERS_CONFIG").filter(|v| !v.is_empty()),
     };
     if env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)) {
         return Err(ConfigError::NotAvailable(
@@ -261,9 +266,8 @@ pub fn parse(
                 return Err(ConfigError::NotAvailable(format!("the AI proxy (-{name})")))
             }
             "vectorizers-config" => {
-                return Err(ConfigError::NotAvailable(
-                    "the RAG pipeline (-vectorizers-config)".into(),
-                ))
+                let v = value(name)?;
+                cfg.vectorizers_config = (!v.is_empty()).then_some(v);
             }
             _ => return Err(ConfigError::UnknownFlag(arg.clone())),
         }
@@ -413,7 +417,11 @@ mod tests {
             run(&["-shards", "0"], &[]),
             Err(ConfigError::InvalidValue { .. })
         ));
-        for f in ["-mcp", "-enable-proxy", "-vectorizers-config=v.yaml"] {
+        match run(&["-vectorizers-config=v.yaml"], &[]) {
+            Ok(Command::Run(c)) => assert_eq!(c.vectorizers_config.as_deref(), Some("v.yaml")),
+            other => panic!("{other:?}"),
+        }
+        for f in ["-mcp", "-enable-proxy"] {
             assert!(
                 matches!(run(&[f], &[]), Err(ConfigError::NotAvailable(_))),
                 "{f}"

@@ -12,6 +12,7 @@ pub mod embed;
 pub mod engine;
 pub mod http;
 pub mod limits;
+pub mod rag;
 
 pub use engine::{Engine, EngineError, Options, SnapshotPolicy};
 pub use kektordb_shards::index::{IndexConfig, Item};

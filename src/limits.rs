@@ -117,3 +117,32 @@ pub const EMBED_TIMEOUT: Duration = Duration::from_secs(60);
 
 const _: () = assert!(EMBED_BATCH_MAX <= EMBED_TEXTS_PER_REQUEST_MAX);
 const _: () = assert!(EMBED_BATCH_MAX <= EDGE_CPU_QUEUE_MAX);
+
+// ---- RAG pipeline
+
+/// Vectorizers in one vectorizers.yaml (each has a thread).
+pub const RAG_PIPELINES_MAX: usize = 64;
+/// Files one pipeline takes from its folder; more are left out with an error.
+pub const RAG_FILES_MAX: usize = 100_000;
+/// Folder depth a scan descends.
+pub const RAG_DEPTH_MAX: usize = 64;
+/// Largest chunk_size (characters; a chunk's metadata must stay under 64 KiB).
+pub const RAG_CHUNK_SIZE_MAX: usize = 8_000;
+/// Chunks one file may give.
+pub const RAG_CHUNKS_PER_FILE_MAX: usize = 20_000;
+/// Chunks embedded per call.
+pub const RAG_EMBED_GROUP: usize = 256;
+/// Failed files a pipeline's status keeps with their reasons.
+pub const RAG_FAILURES_KEPT: usize = 1_000;
+/// Quiet time after a change before the watcher's scan starts.
+pub const RAG_DEBOUNCE: Duration = Duration::from_millis(500);
+/// Progress lines in the log of a long scan.
+pub const RAG_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+const _: () = assert!(RAG_EMBED_GROUP <= EMBED_TEXTS_PER_REQUEST_MAX);
+/// Entities kept from one document's extraction.
+pub const RAG_ENTITIES_MAX: usize = 16;
+/// Characters of a document shown to the entity model (upstream's 6000).
+pub const RAG_ENTITY_PREVIEW_CHARS: usize = 6_000;
+/// One entity-extraction call (upstream's LLM client timeout).
+pub const RAG_LLM_TIMEOUT: Duration = Duration::from_secs(120);

@@ -73,11 +73,30 @@ fn main() {
             std::process::exit(1);
         }
     }
+    let rag = match &cfg.vectorizers_config {
+        None => None,
+        Some(path) => match kektordb::rag::config::load(std::path::Path::new(path))
+            .and_then(|v| kektordb::rag::Rag::start(&engine, &edge, &embedders, v))
+        {
+            Ok(r) => {
+                eprintln!(
+                    "kektordb: {} RAG pipeline(s) from {path}",
+                    r.statuses().len()
+                );
+                Some(std::sync::Arc::new(r))
+            }
+            Err(e) => {
+                eprintln!("kektordb: -vectorizers-config: {e}");
+                std::process::exit(2);
+            }
+        },
+    };
     let server = match kektordb::http::serve(
         &engine,
         &cfg.http_addr,
         cfg.auth_token.clone(),
         cfg.http.clone(),
+        rag.clone(),
     ) {
         Ok(s) => s,
         Err(e) => {
@@ -105,6 +124,9 @@ fn main() {
         std::process::exit(130);
     });
     server.shutdown();
+    if let Some(r) = &rag {
+        r.stop();
+    }
     engine.close();
     eprintln!("kektordb: stopped cleanly");
 }

@@ -11,6 +11,7 @@ use super::request::ReadError;
 use super::response::Response;
 use crate::engine::{EmbedFailureKind, EngineError};
 use crate::limits::BODY_RATE_MIN_BYTES;
+use crate::rag::RagError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -44,6 +45,8 @@ pub enum ApiError {
     NotAvailable(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Rag(#[from] RagError),
 }
 
 impl From<ShardError> for ApiError {
@@ -71,6 +74,32 @@ fn shard_status(e: &ShardError) -> u16 {
     }
 }
 
+fn engine_status(e: &EngineError) -> u16 {
+    match e {
+        EngineError::Shard(s) => shard_status(s),
+        EngineError::Busy { .. } => 503,
+        EngineError::ShardDown { .. } => 503,
+        EngineError::Start(_) => 500,
+        EngineError::Storage(_) => 500,
+        EngineError::OutcomeUnknown { .. } => 503,
+        EngineError::Recover { .. } => 500,
+        EngineError::RecoverPanicked { .. } => 500,
+        EngineError::Inconsistent { .. } => 500,
+        EngineError::Locked { .. } => 500,
+        EngineError::Manifest(_) => 500,
+        EngineError::NotAvailable { .. } => 501,
+        EngineError::TaskNotFound { .. } => 404,
+        EngineError::NoEmbedder { .. } => 503,
+        EngineError::Embed { kind, .. } => match kind {
+            EmbedFailureKind::Input => 400,
+            EmbedFailureKind::Unavailable => 503,
+            EmbedFailureKind::Timeout => 504,
+            EmbedFailureKind::BadUpstream | EmbedFailureKind::Rejected => 502,
+        },
+        EngineError::EmbedDimension { .. } => 400,
+    }
+}
+
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
@@ -88,29 +117,14 @@ impl ApiError {
             ApiError::BodiesInFlight => 503,
             ApiError::ConnectionLimit { .. } => 503,
             ApiError::NotAvailable(_) => 501,
-            ApiError::Engine(e) => match e {
-                EngineError::Shard(s) => shard_status(s),
-                EngineError::Busy { .. } => 503,
-                EngineError::ShardDown { .. } => 503,
-                EngineError::Start(_) => 500,
-                EngineError::Storage(_) => 500,
-                EngineError::OutcomeUnknown { .. } => 503,
-                EngineError::Recover { .. } => 500,
-                EngineError::RecoverPanicked { .. } => 500,
-                EngineError::Inconsistent { .. } => 500,
-                EngineError::Locked { .. } => 500,
-                EngineError::Manifest(_) => 500,
-                EngineError::NotAvailable { .. } => 501,
-                EngineError::TaskNotFound { .. } => 404,
-                EngineError::NoEmbedder { .. } => 503,
-                EngineError::Embed { kind, .. } => match kind {
-                    EmbedFailureKind::Input => 400,
-                    EmbedFailureKind::Unavailable => 503,
-                    EmbedFailureKind::Timeout => 504,
-                    EmbedFailureKind::BadUpstream | EmbedFailureKind::Rejected => 502,
-                },
-                EngineError::EmbedDimension { .. } => 400,
+            ApiError::Rag(e) => match e {
+                RagError::Config(_) => 500,
+                RagError::BadRequest(_) => 400,
+                RagError::NoPipeline(_) => 404,
+                RagError::NotActive => 503,
+                RagError::Engine(e) => engine_status(e),
             },
+            ApiError::Engine(e) => engine_status(e),
         }
     }
 

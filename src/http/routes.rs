@@ -4,7 +4,7 @@
 //! answer 501 with a JSON error, never 404 or a hang.
 
 use super::errors::ApiError;
-use super::handlers::{graph, indexes, kv, system, vectors, walks};
+use super::handlers::{graph, indexes, kv, rag, system, vectors, walks};
 use super::response::Response;
 use super::state::State;
 
@@ -113,6 +113,11 @@ pub enum Route {
     Save,
     AofRewrite,
     Graph(GraphAction),
+    RagRetrieve,
+    Vectorizers,
+    VectorizerTrigger {
+        name: String,
+    },
     NotAvailable {
         label: &'static str,
         what: &'static str,
@@ -165,6 +170,8 @@ impl Route {
                 G::ExtractSubgraph | G::Traverse | G::FindPath => "graph_walk",
                 G::SetNodeProperties | G::GetNodeProperties | G::SearchNodes => "graph_props",
             },
+            Route::RagRetrieve => "rag_retrieve",
+            Route::Vectorizers | Route::VectorizerTrigger { .. } => "vectorizers",
             Route::NotAvailable { label, .. } => label,
         }
     }
@@ -303,7 +310,19 @@ pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiEr
             "POST" => Ok(Route::AofRewrite),
             _ => Err(wrong()),
         },
-        ["system", "vectorizers", ..] | ["rag", ..] => na("rag", "the RAG pipeline"),
+        ["system", "vectorizers"] => match m {
+            "GET" => Ok(Route::Vectorizers),
+            _ => Err(wrong()),
+        },
+        ["system", "vectorizers", name, "trigger"] => match m {
+            "POST" => Ok(Route::VectorizerTrigger { name: own(name) }),
+            _ => Err(wrong()),
+        },
+        ["rag", "retrieve"] => match m {
+            "POST" => Ok(Route::RagRetrieve),
+            _ => Err(wrong()),
+        },
+        ["rag", ..] => na("rag", "this RAG route"),
         ["graph", "actions", action] => {
             if m != "POST" {
                 return Err(wrong());
@@ -376,6 +395,9 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
             G::GetNodeProperties => walks::get_node_properties(state, b).await,
             G::SearchNodes => walks::search_nodes(state, b).await,
         },
+        Route::RagRetrieve => rag::retrieve(state, b).await,
+        Route::Vectorizers => rag::vectorizers(state),
+        Route::VectorizerTrigger { name } => rag::trigger(state, name),
         Route::NotAvailable { what, .. } => Err(ApiError::NotAvailable((*what).to_owned())),
     }
 }

@@ -67,6 +67,7 @@ pub fn serve(
     addr: &str,
     token: Option<String>,
     limits: HttpLimits,
+    rag: Option<Arc<crate::rag::Rag>>,
 ) -> Result<HttpServer, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
     let per_executor = limits.connections_per_executor(engine.shards());
@@ -75,6 +76,7 @@ pub fn serve(
         token,
         limits,
         metrics: metrics.clone(),
+        rag,
     });
     // Resolved here: glommio's bind panics on an address it cannot resolve.
     let first: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)

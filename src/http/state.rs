@@ -13,4 +13,6 @@ pub struct State {
     pub token: Option<String>,
     pub limits: HttpLimits,
     pub metrics: Arc<Metrics>,
+    /// The RAG pipelines, when -vectorizers-config gave any.
+    pub rag: Option<Arc<crate::rag::Rag>>,
 }

@@ -188,3 +188,60 @@ pub fn models_dir() -> std::path::PathBuf {
     })
     .clone()
 }
+
+/// A request a scripted server saw: path, Authorization header, JSON body.
+pub type Seen = (String, String, serde_json::Value);
+
+/// A scripted HTTP/1.1 server on loopback for exact assertions (beside, never
+/// instead of, the real parts): every POST's JSON body goes to `answer`, whose
+/// (status, JSON) is sent back. Returns its base URL and the requests it saw.
+pub fn scripted_http(
+    answer: impl Fn(&str, &serde_json::Value) -> (u16, serde_json::Value) + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (mut len, mut auth) = (0usize, String::new());
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                    break;
+                }
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => len = v.trim().parse().unwrap_or(0),
+                        "authorization" => auth = v.trim().to_owned(),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            let body: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            log.lock().unwrap().push((path.clone(), auth, body.clone()));
+            let (status, v) = answer(&path, &body);
+            let text = v.to_string();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (url, seen)
+}

@@ -6,6 +6,7 @@
 pub mod graph;
 pub mod indexes;
 pub mod kv;
+pub mod rag;
 pub mod system;
 pub mod vectors;
 pub mod walks;

@@ -21,7 +21,7 @@ pub async fn metrics(state: &State) -> Result<Response, ApiError> {
     Ok(Response::text(
         200,
         "text/plain; version=0.0.4",
-        state.metrics.render(&shards, &runs),
+        state.metrics.render(&shards, &runs) + &super::rag::metrics(state),
     ))
 }
 
