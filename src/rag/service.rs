@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::config::Vectorizer;
 use super::error::RagError;
-use super::pipeline::{Pipeline, Triggered};
+use super::pipeline::{Pipeline, Triggered, STOP_WAIT};
 use super::status::Status;
 use crate::edge::Edge;
 use crate::embed::Embedders;
@@ -84,7 +84,13 @@ impl Rag {
             p.stop();
         }
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
-        for t in threads {
+        // A scan stops between files; a file being embedded is waited for, within a
+        // bound (what it wrote is durable; its state is rewritten by the next scan).
+        let until = std::time::Instant::now() + STOP_WAIT;
+        while threads.iter().any(|t| !t.is_finished()) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for t in threads.into_iter().filter(|t| t.is_finished()) {
             let _ = t.join();
         }
     }
