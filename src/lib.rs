@@ -11,6 +11,7 @@ pub mod edge;
 pub mod embed;
 pub mod engine;
 pub mod http;
+pub mod json_floats;
 pub mod limits;
 pub mod rag;
 

@@ -332,7 +332,7 @@ fn bad_input_gets_the_right_4xx() {
             r#"{"source_id":"a","target_id":"b","relation_type":"r"}"#,
             404,
         ),
-        ("POST", "/rag/retrieve", "{}", 501),
+        ("POST", "/rag/retrieve", "{}", 503),
         (
             "POST",
             "/vector/actions/compress",

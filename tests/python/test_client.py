@@ -54,6 +54,10 @@ def test_index_lifecycle_and_search(db):
     assert got["id"] == "a" and got["metadata"]["cat"] == "db"
     assert sorted(x["id"] for x in db.vget_many("docs", ["a", "b", "zzz"])) == ["a", "b"]
     assert db.vget("docs", "person:ann")["metadata"]["kind"] == "person"
+    # Stored float32 values come back in their shortest form (as upstream writes them).
+    db.vcreate("floats", metric="euclidean")
+    db.vadd("floats", "f", [0.1, 0.2, 0.3])
+    assert db.vget("floats", "f")["vector"] == [0.1, 0.2, 0.3]
 
     db.vdelete("docs", "a")
     with pytest.raises(APIError):

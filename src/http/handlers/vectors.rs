@@ -71,7 +71,7 @@ struct ReinforceBody {
 }
 
 pub fn item_json(it: Item) -> Value {
-    json!({"id": it.id, "vector": it.vector, "metadata": it.metadata})
+    json!({"id": it.id, "vector": crate::json_floats::f32s_json(&it.vector), "metadata": it.metadata})
 }
 
 pub async fn add(state: &State, raw: &[u8]) -> Result<Response, ApiError> {

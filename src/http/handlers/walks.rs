@@ -47,7 +47,7 @@ struct SearchNodesBody {
 pub fn tree_json(t: WalkTree) -> Value {
     let mut v = json!({"id": t.id});
     if let Some(it) = t.item {
-        v["vector"] = json!(it.vector);
+        v["vector"] = crate::json_floats::f32s_json(&it.vector);
         v["metadata"] = Value::Object(it.metadata);
     }
     if !t.connections.is_empty() {
