@@ -52,6 +52,22 @@ pub struct Config {
     pub models_dir: String,
     /// `-vectorizers-config FILE`: the RAG pipelines (env KEKTOR_VECTORIZERS_CONFIG).
     pub vectorizers_config: Option<String>,
+    /// Whether `-http-addr` was given (in MCP mode the HTTP API runs only then).
+    pub http_addr_explicit: bool,
+    /// `-mcp` (env KEKTOR_ENABLE_MCP=true): the MCP memory server on stdin/stdout.
+    pub mcp: bool,
+    /// `-mcp-log-file FILE`: in MCP mode, logs go there instead of stderr.
+    pub mcp_log_file: Option<String>,
+    /// `-tools all|agent|admin|a,b,c`: the MCP tools offered, resolved to names.
+    pub mcp_tools: Vec<String>,
+    /// `-enable-proxy` (env KEKTOR_ENABLE_PROXY=true), or `-proxy-config`: the AI
+    /// proxy on its own port.
+    pub proxy: bool,
+    /// `-proxy-config FILE`: proxy.yaml (without it, upstream's defaults).
+    pub proxy_config: Option<String>,
+    /// `-proxy-port ADDR`: overrides proxy.yaml's `port` (`9092`, `:9092`,
+    /// `127.0.0.1:9092`).
+    pub proxy_port: Option<String>,
 }
 
 pub const USAGE: &str = "usage: kektordb [flags]
@@ -94,8 +110,21 @@ pub const USAGE: &str = "usage: kektordb [flags]
                           deploy/fetch-models.sh installs all-MiniLM-L6-v2 there
   -vectorizers-config F   RAG pipelines: folders watched, chunked, embedded into
                           indexes (env KEKTOR_VECTORIZERS_CONFIG; see README)
-Not available yet (refused if given): -mcp/KEKTOR_ENABLE_MCP,
-  -enable-proxy/KEKTOR_ENABLE_PROXY, -proxy-config.";
+  -mcp                    the MCP memory server on stdin/stdout (env
+                          KEKTOR_ENABLE_MCP=true); HTTP too only with -http-addr;
+                          MCP_EMBEDDER_URL / MCP_EMBEDDER_MODEL pick an Ollama embedder
+  -mcp-log-file FILE      in MCP mode, write logs to FILE instead of stderr
+  -tools LIST             MCP tools: all (default), agent, admin, or a comma list
+                          of profiles and tool names
+usage: kektordb mcp-config [flags]
+                          print the JSON an MCP client (Claude Code, Cursor) needs
+                          to start this server with these flags
+  -enable-proxy           the AI proxy: an OpenAI/Ollama-compatible gateway with
+                          firewall, semantic cache and RAG (env
+                          KEKTOR_ENABLE_PROXY=true; see README, \"AI proxy\")
+  -proxy-config FILE      proxy.yaml (enables the proxy; default: upstream's defaults)
+  -proxy-port ADDR        the proxy's listen address, overrides proxy.yaml's port
+                          (default :9092)";
 
 /// The values `-embedder` takes.
 pub const EMBEDDER_TYPES: &[&str] = &["auto", "local", "ollama_api", "openai_compatible", "none"];
@@ -104,6 +133,8 @@ pub const EMBEDDER_TYPES: &[&str] = &["auto", "local", "ollama_api", "openai_com
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Run(Box<Config>),
+    /// `kektordb mcp-config [flags]`: print the MCP client snippet for these flags.
+    McpConfig(Box<Config>),
     Help,
     Version,
 }
@@ -145,17 +176,19 @@ pub fn parse(
         embedder_api_key: env("KEKTOR_EMBEDDER_API_KEY").filter(|v| !v.is_empty()),
         models_dir: env("KEKTOR_MODELS_DIR").unwrap_or_else(|| "models".into()),
         vectorizers_config: env("KEKTOR_VECTORIZERS_CONFIG").filter(|v| !v.is_empty()),
+        http_addr_explicit: false,
+        mcp: env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)),
+        mcp_log_file: None,
+        mcp_tools: crate::mcp::select_tools("all").unwrap_or_default(),
+        proxy: env("KEKTOR_ENABLE_PROXY").is_some_and(|v| truthy(&v)),
+        proxy_config: None,
+        proxy_port: None,
     };
-    if env("KEKTOR_ENABLE_MCP").is_some_and(|v| truthy(&v)) {
-        return Err(ConfigError::NotAvailable(
-            "the MCP server (KEKTOR_ENABLE_MCP)".into(),
-        ));
-    }
-    if env("KEKTOR_ENABLE_PROXY").is_some_and(|v| truthy(&v)) {
-        return Err(ConfigError::NotAvailable(
-            "the AI proxy (KEKTOR_ENABLE_PROXY)".into(),
-        ));
-    }
+    // `kektordb mcp-config [flags]`: the flags describe the server to register.
+    let (mcp_config, args) = match args.split_first() {
+        Some((first, rest)) if first == "mcp-config" => (true, rest),
+        _ => (false, args),
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let trimmed = arg.trim_start_matches('-');
@@ -198,7 +231,10 @@ pub fn parse(
         match name {
             "h" | "help" => return Ok(Command::Help),
             "version" => return Ok(Command::Version),
-            "http-addr" => cfg.http_addr = normalize_addr(&value(name)?),
+            "http-addr" => {
+                cfg.http_addr = normalize_addr(&value(name)?);
+                cfg.http_addr_explicit = true;
+            }
             "auth-token" => cfg.auth_token = Some(value(name)?).filter(|t| !t.is_empty()),
             "shards" => cfg.shards = number(name, value(name)?)?,
             "no-pin" => cfg.pin = false,
@@ -261,9 +297,37 @@ pub fn parse(
             "embedder-model" => cfg.embedder_model = Some(value(name)?),
             "embedder-api-key" => cfg.embedder_api_key = Some(value(name)?),
             "models-dir" => cfg.models_dir = value(name)?,
-            "mcp" => return Err(ConfigError::NotAvailable("the MCP server (-mcp)".into())),
-            "enable-proxy" | "proxy-config" => {
-                return Err(ConfigError::NotAvailable(format!("the AI proxy (-{name})")))
+            "mcp" => cfg.mcp = true,
+            "mcp-log-file" => cfg.mcp_log_file = Some(value(name)?).filter(|v| !v.is_empty()),
+            "tools" => {
+                let v = value(name)?;
+                cfg.mcp_tools =
+                    crate::mcp::select_tools(&v).map_err(|unknown| ConfigError::InvalidValue {
+                        flag: name.into(),
+                        value: v.clone(),
+                        reason: format!(
+                            "unknown tool or profile {} (profiles: all, agent, admin; tools: {})",
+                            unknown.join(", "),
+                            crate::mcp::tool_names().join(", ")
+                        ),
+                    })?;
+            }
+            "enable-proxy" => cfg.proxy = true,
+            "proxy-config" => {
+                let v = value(name)?;
+                cfg.proxy = cfg.proxy || !v.is_empty();
+                cfg.proxy_config = (!v.is_empty()).then_some(v);
+            }
+            "proxy-port" => {
+                let v = value(name)?;
+                if v.is_empty() {
+                    return Err(ConfigError::InvalidValue {
+                        flag: name.into(),
+                        value: v,
+                        reason: "expected a port or an address".into(),
+                    });
+                }
+                cfg.proxy_port = Some(v);
             }
             "vectorizers-config" => {
                 let v = value(name)?;
@@ -271,6 +335,21 @@ pub fn parse(
             }
             _ => return Err(ConfigError::UnknownFlag(arg.clone())),
         }
+    }
+    if cfg.mcp {
+        // upstream's MCP embedder variables: an Ollama server for the MCP process.
+        if let Some(url) = env("MCP_EMBEDDER_URL").filter(|v| !v.is_empty()) {
+            cfg.embedder_url.get_or_insert(url);
+            if cfg.embedder == "auto" {
+                cfg.embedder = "ollama_api".into();
+            }
+        }
+        if let Some(model) = env("MCP_EMBEDDER_MODEL").filter(|v| !v.is_empty()) {
+            cfg.embedder_model.get_or_insert(model);
+        }
+    }
+    if mcp_config {
+        return Ok(Command::McpConfig(Box::new(cfg)));
     }
     Ok(Command::Run(Box::new(cfg)))
 }
@@ -421,15 +500,91 @@ mod tests {
             Ok(Command::Run(c)) => assert_eq!(c.vectorizers_config.as_deref(), Some("v.yaml")),
             other => panic!("{other:?}"),
         }
-        for f in ["-mcp", "-enable-proxy"] {
-            assert!(
-                matches!(run(&[f], &[]), Err(ConfigError::NotAvailable(_))),
-                "{f}"
-            );
+        let Command::Run(c) = run(&["-enable-proxy"], &[]).unwrap() else {
+            panic!()
+        };
+        assert!(c.proxy && c.proxy_config.is_none() && c.proxy_port.is_none());
+        let Command::Run(c) = run(
+            &["-proxy-config", "p.yaml", "--proxy-port=127.0.0.1:7"],
+            &[],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(c.proxy);
+        assert_eq!(
+            (c.proxy_config.as_deref(), c.proxy_port.as_deref()),
+            (Some("p.yaml"), Some("127.0.0.1:7"))
+        );
+        let Command::Run(c) = run(&[], &[("KEKTOR_ENABLE_PROXY", "true")]).unwrap() else {
+            panic!()
+        };
+        assert!(c.proxy);
+        let Command::Run(c) = run(&[], &[]).unwrap() else {
+            panic!()
+        };
+        assert!(!c.proxy);
+        assert!(matches!(
+            run(&["-proxy-port", ""], &[]),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+    }
+
+    #[test]
+    fn mcp_flags() {
+        let Command::Run(c) = run(&[], &[]).unwrap() else {
+            panic!()
+        };
+        assert!(!c.mcp && !c.http_addr_explicit);
+        assert_eq!(c.mcp_tools, crate::mcp::select_tools("all").unwrap());
+        let Command::Run(c) = run(&[], &[("KEKTOR_ENABLE_MCP", "true")]).unwrap() else {
+            panic!()
+        };
+        assert!(c.mcp);
+        let Command::Run(c) = run(
+            &[
+                "--mcp",
+                "--mcp-log-file=/tmp/m.log",
+                "--tools=admin,save_memory",
+            ],
+            &[
+                ("MCP_EMBEDDER_URL", "http://o:1/api/embed"),
+                ("MCP_EMBEDDER_MODEL", "nomic"),
+            ],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(c.mcp && !c.http_addr_explicit);
+        assert_eq!(c.mcp_log_file.as_deref(), Some("/tmp/m.log"));
+        assert!(c.mcp_tools.iter().any(|t| t == "save_memory"));
+        assert!(c.mcp_tools.iter().any(|t| t == "list_vectors"));
+        assert!(!c.mcp_tools.iter().any(|t| t == "recall_memory"));
+        assert_eq!(
+            (
+                c.embedder.as_str(),
+                c.embedder_url.as_deref(),
+                c.embedder_model.as_deref()
+            ),
+            ("ollama_api", Some("http://o:1/api/embed"), Some("nomic"))
+        );
+        let Command::Run(c) = run(&["-mcp", "-http-addr", ":9"], &[]).unwrap() else {
+            panic!()
+        };
+        assert!(c.http_addr_explicit);
+        match run(&["-tools", "agent,bogus,nope"], &[]) {
+            Err(ConfigError::InvalidValue { reason, .. }) => {
+                assert!(reason.contains("bogus, nope"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        match run(&["mcp-config", "-aof-path", "/d"], &[]) {
+            Ok(Command::McpConfig(c)) => assert_eq!(c.data_dir.as_deref(), Some("/d")),
+            other => panic!("{other:?}"),
         }
         assert!(matches!(
-            run(&[], &[("KEKTOR_ENABLE_MCP", "true")]),
-            Err(ConfigError::NotAvailable(_))
+            run(&["-aof-path", "/d", "mcp-config"], &[]),
+            Err(ConfigError::UnknownFlag(_))
         ));
     }
 }

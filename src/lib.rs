@@ -4,8 +4,10 @@
 //! index, of the graph and of the KV store with its log and snapshots (`engine`);
 //! `http` serves the API on those executors; `config` reads the flags. [`ShardSet`]
 //! drives the same per-core data plane (`kektordb-shards`) from the caller's thread.
-//! The proxy, RAG and MCP front ends are not built yet (their routes answer 501).
+//! `rag` is the folder-watching pipeline, `mcp` the MCP memory server on stdio and
+//! `proxy` the AI gateway (OpenAI/Ollama-compatible, firewall, cache, RAG).
 
+pub mod auth;
 pub mod config;
 pub mod edge;
 pub mod embed;
@@ -13,6 +15,8 @@ pub mod engine;
 pub mod http;
 pub mod json_floats;
 pub mod limits;
+pub mod mcp;
+pub mod proxy;
 pub mod rag;
 
 pub use engine::{Engine, EngineError, Options, SnapshotPolicy};

@@ -146,3 +146,104 @@ pub const RAG_ENTITIES_MAX: usize = 16;
 pub const RAG_ENTITY_PREVIEW_CHARS: usize = 6_000;
 /// One entity-extraction call (upstream's LLM client timeout).
 pub const RAG_LLM_TIMEOUT: Duration = Duration::from_secs(120);
+
+// ---- proxy (src/proxy/; the defaults of the proxy.yaml keys that bound it)
+
+/// Default largest request body the proxy reads (`max_body_bytes`).
+pub const PROXY_BODY_BYTES_MAX: usize = 32 << 20;
+/// Default most upstream connections open at once (`max_upstream_connections`);
+/// more requests wait for one within `upstream_timeout`.
+pub const PROXY_UPSTREAM_CONNECTIONS_MAX: usize = 256;
+/// Client connections the proxy holds at once; more wait in the listen backlog.
+pub const PROXY_CONNECTIONS_MAX: usize = 4_096;
+/// Default wait for an upstream's answer head, and longest silence inside a
+/// streamed answer (`upstream_timeout`; a non-streamed LLM answer comes whole).
+pub const PROXY_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default connect timeout to the upstream (`upstream_connect_timeout`).
+pub const PROXY_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest answer the cache stores (bigger answers pass through uncached).
+pub const PROXY_CACHE_RESPONSE_BYTES_MAX: usize = 4 << 20;
+/// Most cache entries (`max_cache_items` cannot exceed it; 0 there means this).
+pub const PROXY_CACHE_ITEMS_MAX: usize = 1_000_000;
+/// Nearest cache entries looked at for a semantic hit.
+pub const PROXY_CACHE_NEIGHBOURS: usize = 8;
+/// Most deny-list patterns, and the compiled size of each.
+pub const PROXY_DENY_PATTERNS_MAX: usize = 1_024;
+pub const PROXY_REGEX_BYTES_MAX: usize = 1 << 20;
+/// Largest rag_top_k.
+pub const PROXY_RAG_TOP_K_MAX: usize = 100;
+/// Characters of retrieved context injected at most.
+pub const PROXY_RAG_CONTEXT_CHARS_MAX: usize = 64 * 1024;
+/// A clean stop waits this long for proxied requests in flight.
+pub const PROXY_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest request head the proxy's listener takes.
+pub const PROXY_HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+const _: () = assert!(PROXY_CACHE_RESPONSE_BYTES_MAX <= kektordb_shards::limits::VALUE_BYTES_MAX);
+const _: () = assert!(PROXY_CACHE_NEIGHBOURS <= K_MAX);
+const _: () = assert!(PROXY_RAG_TOP_K_MAX <= RELATIONS_K_MAX);
+const _: () = assert!(PROXY_UPSTREAM_CONNECTIONS_MAX <= PROXY_CONNECTIONS_MAX);
+
+// ---- MCP server (src/mcp/)
+
+/// Longest JSON-RPC line read from stdin; a longer one is answered -32600 and
+/// skipped without being held in memory.
+pub const MCP_LINE_BYTES_MAX: usize = 4 << 20;
+/// Bytes of a too-long line kept to find its request id for the error answer.
+pub const MCP_ID_SCAN_BYTES: usize = 4 * 1024;
+/// Largest `content` of a memory (and text argument), in bytes: what is left of
+/// the metadata limit holds the other fields of a memory.
+pub const MCP_CONTENT_BYTES_MAX: usize = 48 * 1024;
+/// Longest id, name or relation argument.
+pub const MCP_NAME_BYTES_MAX: usize = kektordb_shards::limits::ID_BYTES_MAX;
+/// Most results of one call (`limit`, `k`).
+pub const MCP_RESULTS_MAX: usize = 100;
+/// Largest token budget of recall_memory (a token counted as 4 characters).
+pub const MCP_RECALL_TOKENS_MAX: usize = 100_000;
+/// Most nodes extract_subgraph returns.
+pub const MCP_SUBGRAPH_NODES_MAX: usize = 1_000;
+/// Most links of one save_memory, and relations of one walk.
+pub const MCP_LINKS_MAX: usize = 64;
+/// Most ids of one reinforce_memory.
+pub const MCP_IDS_MAX: usize = 1_000;
+/// Most nodes list_vectors pages over (in exact id order) and end_session reads.
+pub const MCP_SCAN_MAX: usize = SEARCH_NODES_MAX;
+/// Memories quoted in a session summary, and characters of each.
+pub const MCP_SUMMARY_MEMORIES: usize = 10;
+pub const MCP_SUMMARY_CHARS: usize = 120;
+
+const _: () = assert!(MCP_ID_SCAN_BYTES <= MCP_LINE_BYTES_MAX);
+const _: () =
+    assert!(MCP_CONTENT_BYTES_MAX + 16 * 1024 <= kektordb_shards::limits::METADATA_BYTES_MAX);
+const _: () = assert!(MCP_CONTENT_BYTES_MAX <= kektordb_shards::limits::QUERY_TEXT_BYTES_MAX);
+const _: () = assert!(MCP_CONTENT_BYTES_MAX <= EMBED_TEXT_BYTES_MAX);
+// recall_memory fetches twice its limit before reordering by layer.
+const _: () = assert!(2 * MCP_RESULTS_MAX <= K_MAX);
+const _: () = assert!(MCP_SUBGRAPH_NODES_MAX <= WALK_NODES_MAX);
+const _: () = assert!(MCP_IDS_MAX <= kektordb_shards::limits::IDS_PER_REQUEST_MAX);
+const _: () = assert!(MCP_SUMMARY_MEMORIES * (MCP_SUMMARY_CHARS + 8) < MCP_CONTENT_BYTES_MAX);
+
+// ---- API keys
+
+/// API keys listed at once (expired ones leave the list).
+pub const API_KEYS_MAX: usize = 10_000;
+/// Lifetime of a key when the request gives none (upstream's 90 days).
+pub const API_KEY_DAYS_DEFAULT: u32 = 90;
+/// Longest lifetime a key may ask for.
+pub const API_KEY_DAYS_MAX: u32 = 3_650;
+
+// ---- dashboard (ui/, src/http/handlers/ui/) and export pages
+
+/// Most items of one export page (`Engine::export`, the dashboard's points view and
+/// graph sample).
+pub const EXPORT_PAGE_MAX: usize = 10_000;
+/// Most nodes one `/ui/explore` returns (upstream's cap), and items of one points page.
+pub const UI_EXPLORE_NODES_MAX: usize = 10_000;
+pub const UI_POINTS_PAGE_MAX: usize = 1_000;
+/// Nodes `/ui/explore` samples when the request gives no limit (upstream's default).
+pub const UI_EXPLORE_NODES_DEFAULT: usize = 200;
+
+const _: () = assert!(UI_EXPLORE_NODES_MAX <= EXPORT_PAGE_MAX);
+const _: () = assert!(UI_POINTS_PAGE_MAX <= EXPORT_PAGE_MAX);
+const _: () = assert!(UI_EXPLORE_NODES_DEFAULT <= UI_EXPLORE_NODES_MAX);
+const _: () = assert!(UI_EXPLORE_NODES_MAX <= kektordb_shards::limits::IDS_PER_REQUEST_MAX);

@@ -29,10 +29,33 @@ fn main() {
             println!("kektordb {}", env!("CARGO_PKG_VERSION"));
             return;
         }
+        Ok(Command::McpConfig(cfg)) => {
+            println!("{}", mcp_client_config(&cfg));
+            return;
+        }
         Err(e) => {
             eprintln!("kektordb: {e}\n{USAGE}");
             std::process::exit(2);
         }
+    };
+    // MCP mode: stdout carries protocol messages only (fd 1 now points at stderr,
+    // which is the log file with -mcp-log-file), set up before anything logs.
+    let mcp_out = if cfg.mcp {
+        if let Some(path) = &cfg.mcp_log_file {
+            if let Err(e) = kektordb::mcp::log_to_file(std::path::Path::new(path)) {
+                eprintln!("kektordb: -mcp-log-file {path}: {e}");
+                std::process::exit(2);
+            }
+        }
+        match kektordb::mcp::protocol_stdout() {
+            Ok(out) => Some(out),
+            Err(e) => {
+                eprintln!("kektordb: cannot take stdout for MCP: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
     };
     let engine = match Engine::open(options(&cfg)) {
         Ok(e) => e,
@@ -91,6 +114,15 @@ fn main() {
             }
         },
     };
+    if let Some(out) = mcp_out {
+        serve_mcp(&cfg, &engine, rag, out, signals);
+        return;
+    }
+    let proxy = if cfg.proxy {
+        Some(start_proxy(&cfg, &engine, &edge, &embedders))
+    } else {
+        None
+    };
     let server = match kektordb::http::serve(
         &engine,
         &cfg.http_addr,
@@ -104,6 +136,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Recovery finished in Engine::open; the pipelines and the proxy started above.
+    server.set_ready(true);
     eprintln!(
         "kektordb {} listening on http://{} ({} shards{}); {}",
         env!("CARGO_PKG_VERSION"),
@@ -117,18 +151,180 @@ fn main() {
         storage_line(&cfg, &engine),
     );
     let first = signals.wait().unwrap_or(Signal::SIGTERM);
+    server.set_ready(false);
     eprintln!("kektordb: {first}: stopping (answering requests in flight, then syncing the logs)");
     std::thread::spawn(move || {
         let again = signals.wait().unwrap_or(Signal::SIGTERM);
         eprintln!("kektordb: {again} again: exiting now");
         std::process::exit(130);
     });
+    if let Some(p) = &proxy {
+        p.shutdown();
+    }
     server.shutdown();
     if let Some(r) = &rag {
         r.stop();
     }
     engine.close();
     eprintln!("kektordb: stopped cleanly");
+}
+
+/// The AI proxy from `-proxy-config` (or upstream's defaults), `-proxy-port`
+/// overriding its port; exits on a bad config.
+fn start_proxy(
+    cfg: &Config,
+    engine: &Engine,
+    edge: &Edge,
+    embedders: &Embedders,
+) -> kektordb::proxy::Proxy {
+    use kektordb::proxy::{config as pconfig, Proxy, ProxyConfig};
+    let loaded = match &cfg.proxy_config {
+        Some(path) => pconfig::load(std::path::Path::new(path)),
+        None => Ok(ProxyConfig::default()),
+    };
+    let mut pcfg = match loaded {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kektordb: -proxy-config: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(port) = &cfg.proxy_port {
+        pcfg.addr = pconfig::listen_addr(port);
+    }
+    let target = pcfg.target_url.clone();
+    match Proxy::start(engine, edge, embedders, pcfg) {
+        Ok(p) => {
+            eprintln!(
+                "kektordb: AI proxy on http://{} forwarding to {target}",
+                p.addr()
+            );
+            p
+        }
+        Err(e) => {
+            eprintln!("kektordb: AI proxy: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// MCP mode: the MCP server on stdin/stdout (and the HTTP API when `-http-addr` was
+/// given), until stdin ends or a signal comes; then a clean stop.
+fn serve_mcp(
+    cfg: &Config,
+    engine: &Engine,
+    rag: Option<std::sync::Arc<kektordb::rag::Rag>>,
+    out: std::fs::File,
+    signals: SigSet,
+) {
+    let http = if cfg.http_addr_explicit {
+        match kektordb::http::serve(
+            engine,
+            &cfg.http_addr,
+            cfg.auth_token.clone(),
+            cfg.http.clone(),
+            rag.clone(),
+        ) {
+            Ok(s) => {
+                s.set_ready(true);
+                eprintln!("kektordb: HTTP API listening on http://{}", s.addr());
+                Some(s)
+            }
+            Err(e) => {
+                eprintln!("kektordb: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
+    };
+    let options = kektordb::mcp::McpOptions {
+        tools: cfg.mcp_tools.clone(),
+        ..Default::default()
+    };
+    let server = kektordb::mcp::Server::new(engine.clone(), &options);
+    eprintln!(
+        "kektordb {} MCP server on stdio ({} tools, protocol {}; {} shards); {}",
+        env!("CARGO_PKG_VERSION"),
+        server.tool_names().len(),
+        kektordb::mcp::SUPPORTED_VERSIONS.join(", "),
+        engine.shards(),
+        storage_line(cfg, engine),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let eof = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("mcp-stdio".into())
+        .spawn(move || {
+            if let Err(e) = server.run(std::io::stdin().lock(), out) {
+                eprintln!("kektordb: mcp: {e}");
+            }
+            let _ = eof.send("stdin closed".into());
+        });
+    if let Err(e) = spawned {
+        eprintln!("kektordb: cannot start the MCP thread: {e}");
+        std::process::exit(1);
+    }
+    std::thread::spawn(move || {
+        let first = signals.wait().unwrap_or(Signal::SIGTERM);
+        let _ = tx.send(first.to_string());
+        let again = signals.wait().unwrap_or(Signal::SIGTERM);
+        eprintln!("kektordb: {again} again: exiting now");
+        std::process::exit(130);
+    });
+    let why = rx.recv().unwrap_or_else(|_| "stopping".into());
+    eprintln!("kektordb: {why}: stopping (syncing the logs)");
+    if let Some(s) = http {
+        s.shutdown();
+    }
+    if let Some(r) = &rag {
+        r.stop();
+    }
+    engine.close();
+    eprintln!("kektordb: stopped cleanly");
+}
+
+/// `kektordb mcp-config`: the JSON an MCP client needs to start this server with
+/// these flags (absolute paths: clients start servers in any directory).
+fn mcp_client_config(cfg: &Config) -> String {
+    let abs = |p: &str| {
+        std::path::absolute(p)
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    let exe = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "kektordb".into());
+    let mut args: Vec<String> = vec!["--mcp".into()];
+    match &cfg.data_dir {
+        Some(dir) => args.extend(["-aof-path".into(), abs(dir)]),
+        None => args.push("-in-memory".into()),
+    }
+    if std::path::Path::new(&cfg.models_dir).is_dir() {
+        args.extend(["-models-dir".into(), abs(&cfg.models_dir)]);
+    }
+    if cfg.embedder != "auto" {
+        args.extend(["-embedder".into(), cfg.embedder.clone()]);
+    }
+    for (flag, v) in [
+        ("-embedder-url", &cfg.embedder_url),
+        ("-embedder-model", &cfg.embedder_model),
+    ] {
+        if let Some(v) = v {
+            args.extend([flag.into(), v.clone()]);
+        }
+    }
+    if cfg.mcp_tools != kektordb::mcp::select_tools("all").unwrap_or_default() {
+        args.extend(["-tools".into(), cfg.mcp_tools.join(",")]);
+    }
+    if let Some(f) = &cfg.mcp_log_file {
+        args.extend(["-mcp-log-file".into(), abs(f)]);
+    }
+    if cfg.http_addr_explicit {
+        args.extend(["-http-addr".into(), cfg.http_addr.clone()]);
+    }
+    let v = kektordb::mcp::client_config(&exe, &args);
+    serde_json::to_string_pretty(&v).unwrap_or_default()
 }
 
 /// The server-wide embedder the flags describe.

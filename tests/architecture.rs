@@ -97,6 +97,7 @@ const RULES: &[Rule] = &[
             "src/edge/",
             "src/embed/",
             "src/rag/",
+            "src/proxy/",
             "src/main.rs",
             "src/lib.rs",
             "src/limits.rs",

@@ -388,11 +388,22 @@ fn bearer_token_is_required_when_set() {
 }
 
 #[test]
-fn unbuilt_features_are_refused_at_start() {
+fn unknown_flags_are_refused_at_start() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kektordb"))
-        .args(["-mcp"])
+        .args(["-cognitive-config", "c.yaml"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown flag"));
+}
+
+#[test]
+fn readyz_is_public_and_ready_once_listening() {
+    let s = Server::start(&["-auth-token", "t0ken"]);
+    let (st, body) = s.call("GET", "/readyz", None, None);
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("ready"), "{body}");
+    assert_eq!(s.call("GET", "/healthz", None, None).0, 200);
+    assert_eq!(s.call("GET", "/vector/indexes", None, None).0, 401);
+    assert_eq!(s.call("POST", "/readyz", Some("{}"), Some("t0ken")).0, 405);
 }

@@ -21,6 +21,10 @@ pub struct ClientOptions {
     pub response_bytes_max: usize,
     /// Requests in flight at once; more wait for a slot (within `timeout`).
     pub in_flight_max: usize,
+    /// For streamed answers ([`HttpClient::send_raw`]): when set, `timeout` bounds
+    /// the wait for the answer's head only, and this bounds each silence between
+    /// two chunks of the body (an LLM stream may run for minutes).
+    pub body_idle_timeout: Option<Duration>,
 }
 
 impl Default for ClientOptions {
@@ -30,6 +34,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(30),
             response_bytes_max: crate::limits::EDGE_RESPONSE_BYTES_MAX,
             in_flight_max: crate::limits::EDGE_IN_FLIGHT_MAX,
+            body_idle_timeout: None,
         }
     }
 }
@@ -45,9 +50,14 @@ pub struct HttpClient {
 impl Edge {
     /// A client whose requests run on this edge.
     pub fn http_client(&self, options: ClientOptions) -> Result<HttpClient, EdgeError> {
-        let inner = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
-            .timeout(options.timeout)
+            .pool_max_idle_per_host(options.in_flight_max.max(1));
+        builder = match options.body_idle_timeout {
+            None => builder.timeout(options.timeout),
+            Some(idle) => builder.read_timeout(idle),
+        };
+        let inner = builder
             .build()
             .map_err(|e| EdgeError::Start(e.to_string()))?;
         Ok(HttpClient {
@@ -92,6 +102,7 @@ impl HttpClient {
             self.options.response_bytes_max,
             self.options.timeout,
         );
+        let url_for_timeout = url.clone();
         let run = async move {
             let _slot = tokio::time::timeout(timeout, slots.acquire_owned())
                 .await
@@ -114,6 +125,148 @@ impl HttpClient {
             serde_json::from_slice(&bytes).map_err(|e| EdgeError::Decode {
                 url,
                 reason: e.to_string(),
+            })
+        };
+        // Without reqwest's whole-request timeout (a streaming client), the call
+        // is bounded here.
+        let bounded = self.options.body_idle_timeout.is_some();
+        let whole = async move {
+            if !bounded {
+                return run.await;
+            }
+            match tokio::time::timeout(timeout, run).await {
+                Ok(r) => r,
+                Err(_) => Err(EdgeError::Timeout {
+                    what: url_for_timeout,
+                    millis: timeout.as_millis() as u64,
+                }),
+            }
+        };
+        self.edge
+            .handle()
+            .spawn(whole)
+            .await
+            .map_err(|_| EdgeError::Stopped)?
+    }
+}
+
+/// An outbound request whose answer is streamed back ([`HttpClient::send_raw`]):
+/// the proxy's upstream calls. Headers go as given (reqwest adds `Host` and
+/// `Content-Length` from the URL and the body).
+#[derive(Clone, Debug)]
+pub struct RawRequest {
+    pub method: http::Method,
+    pub url: String,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// The head of an answer; its body follows in [`RawBody`] chunk by chunk, as the
+/// bytes arrive.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: RawBody,
+}
+
+/// A streamed answer body: an [`http_body::Body`] of the chunks as they arrive.
+/// It holds its request's slot until it is dropped, so the cap on requests in
+/// flight is a cap on open upstream connections. Poll it on the edge runtime
+/// (the proxy's listener runs there): the idle timeout uses its timers.
+pub struct RawBody {
+    inner: reqwest::Body,
+    url: Arc<str>,
+    idle: Duration,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl RawBody {
+    /// The next chunk, `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, EdgeError> {
+        use http_body_util::BodyExt;
+        loop {
+            match self.frame().await {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(f)) => {
+                    if let Ok(data) = f.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl http_body::Body for RawBody {
+    type Data = bytes::Bytes;
+    type Error = EdgeError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, EdgeError>>> {
+        let this = &mut *self;
+        std::pin::Pin::new(&mut this.inner)
+            .poll_frame(cx)
+            .map_err(|e| classify(&this.url, e, this.idle))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl HttpClient {
+    /// Sends `req` and returns the answer's status and headers as soon as they
+    /// arrive, with the body still to be read ([`RawBody`]), whatever the status.
+    /// Errors: no free slot within `timeout` or no head within `timeout`
+    /// ([`EdgeError::Timeout`]), connection refused or reset
+    /// ([`EdgeError::Connect`]). Use a client with `body_idle_timeout` for long
+    /// streams (otherwise `timeout` bounds the whole body too).
+    pub async fn send_raw(&self, req: RawRequest) -> Result<RawResponse, EdgeError> {
+        let (slots, timeout) = (self.slots.clone(), self.options.timeout);
+        let idle = self.options.body_idle_timeout.unwrap_or(timeout);
+        let url: Arc<str> = req.url.as_str().into();
+        let builder = self
+            .inner
+            .request(req.method, req.url.as_str())
+            .headers(req.headers)
+            .body(req.body);
+        let run = async move {
+            let started = tokio::time::Instant::now();
+            let slot = tokio::time::timeout(timeout, slots.acquire_owned())
+                .await
+                .map_err(|_| EdgeError::Timeout {
+                    what: format!("a free upstream connection for {url}"),
+                    millis: timeout.as_millis() as u64,
+                })?
+                .map_err(|_| EdgeError::Stopped)?;
+            let left = timeout.saturating_sub(started.elapsed());
+            let resp = match tokio::time::timeout(left, builder.send()).await {
+                Err(_) => {
+                    return Err(EdgeError::Timeout {
+                        what: url.to_string(),
+                        millis: timeout.as_millis() as u64,
+                    })
+                }
+                Ok(r) => r.map_err(|e| classify(&url, e, timeout))?,
+            };
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            Ok(RawResponse {
+                status,
+                headers,
+                body: RawBody {
+                    inner: reqwest::Body::from(resp),
+                    url,
+                    idle,
+                    _slot: slot,
+                },
             })
         };
         self.edge
@@ -198,6 +351,65 @@ mod tests {
             }
         });
         format!("http://{addr}")
+    }
+
+    #[test]
+    fn send_raw_streams_chunks_as_they_arrive_and_holds_its_slot() {
+        let edge = Edge::start(EdgeOptions::default()).unwrap();
+        let listener = edge
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/s", listener.local_addr().unwrap());
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        edge.spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let head =
+                "HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n";
+            s.write_all(head.as_bytes()).await.unwrap();
+            tokio::task::spawn_blocking(move || wait.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            s.write_all(b"6\r\nsecond\r\n0\r\n\r\n").await.unwrap();
+        });
+        let client = edge
+            .http_client(ClientOptions {
+                in_flight_max: 1,
+                timeout: Duration::from_millis(500),
+                body_idle_timeout: Some(Duration::from_secs(5)),
+                ..ClientOptions::default()
+            })
+            .unwrap();
+        let req = RawRequest {
+            method: http::Method::GET,
+            url: url.clone(),
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::new(),
+        };
+        let mut resp = edge.block_on(client.send_raw(req.clone())).unwrap();
+        assert_eq!(
+            (resp.status, resp.headers["x-a"].to_str().unwrap()),
+            (200, "1")
+        );
+        let first = edge.block_on(resp.body.chunk()).unwrap().unwrap();
+        assert_eq!(
+            &first[..],
+            b"first",
+            "the first chunk came before the second was sent"
+        );
+        // The one slot is held by the open body: a second request waits and times out.
+        assert!(matches!(
+            edge.block_on(client.send_raw(req)),
+            Err(EdgeError::Timeout { .. })
+        ));
+        go.send(()).unwrap();
+        assert_eq!(
+            &edge.block_on(resp.body.chunk()).unwrap().unwrap()[..],
+            b"second"
+        );
+        assert!(edge.block_on(resp.body.chunk()).unwrap().is_none());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! The API, by file: `indexes.rs` (create from a spec, drop, list, info, config,
 //! maintenance and auto-link settings), `items.rs` (add, import, get, delete,
-//! reinforce), `search.rs` (`SearchQuery`: vector, text, hybrid, filters, graph
+//! reinforce), `export.rs` (pages of items in storage order, filtered or not, for
+//! browsing), `search.rs` (`SearchQuery`: vector, text, hybrid, filters, graph
 //! filter, relation expansion), `kv.rs`, `graph.rs` (link, unlink, edges, node
 //! properties, search-nodes), `walk.rs` (subgraph, traverse, find-path, reachable),
 //! `maintenance.rs` (compress, vacuum, refine, snapshots; as tasks), `tasks.rs`
@@ -29,6 +30,7 @@ mod dir_lock;
 mod embedding;
 mod error;
 mod executors;
+mod export;
 mod files;
 mod graph;
 mod graph_upkeep;
@@ -65,6 +67,7 @@ pub use embedding::{
 };
 pub use error::{EngineError, Result};
 pub use executors::io_memory_bytes;
+pub use export::ExportPage;
 pub use graph::{Direction, Link};
 pub use maintenance::{
     MaintenanceRequest, Throttle, COMPRESS_STEP_ROWS, MAINTENANCE_REST_RATIO, VACUUM_STEP_LISTS,

@@ -1,10 +1,12 @@
-//! The bearer-token check, run on the request head before any body byte is read.
+//! The bearer-token check, run on the request head before any body byte is read:
+//! the root token, else an API key (a JWT verified against the key service).
 //! The scheme is case-insensitive (RFC 7235), separated from the token by one or
 //! more spaces; the token is compared in constant time over the expected length.
 //! More than one Authorization header is refused as ambiguous.
 
 use super::errors::ApiError;
 use super::request::Authorization;
+use crate::auth::{Keys, Principal};
 
 /// Constant-time comparison of the presented token with the configured one.
 fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
@@ -21,6 +23,29 @@ fn bearer(header: &str) -> Option<&str> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| rest.trim_start_matches(' '))
+}
+
+/// Who sends a request: the root token, an API key (verified here, on the head),
+/// or, with no root token configured, anyone (as upstream: no auth at all).
+pub fn principal(
+    token: Option<&str>,
+    keys: &Keys,
+    auth: &Authorization,
+) -> Result<Principal, ApiError> {
+    let Some(root) = token else {
+        return Ok(Principal::Root);
+    };
+    match check(Some(root), auth) {
+        Ok(()) => Ok(Principal::Root),
+        Err(ApiError::Unauthorized) => match auth {
+            Authorization::One(h) => match bearer(h).filter(|t| t.contains('.')) {
+                Some(t) => Ok(keys.verify(t)?),
+                None => Err(ApiError::Unauthorized),
+            },
+            _ => Err(ApiError::Unauthorized),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `auth` carries `token` (always true when no token is configured).

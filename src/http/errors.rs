@@ -9,6 +9,7 @@ use thiserror::Error;
 use super::limits::HttpLimits;
 use super::request::ReadError;
 use super::response::Response;
+use crate::auth::AuthError;
 use crate::engine::{EmbedFailureKind, EngineError};
 use crate::limits::BODY_RATE_MIN_BYTES;
 use crate::rag::RagError;
@@ -47,6 +48,8 @@ pub enum ApiError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Rag(#[from] RagError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 impl From<ShardError> for ApiError {
@@ -124,6 +127,13 @@ impl ApiError {
                 RagError::NotActive => 503,
                 RagError::Engine(e) => engine_status(e),
             },
+            ApiError::Auth(e) => match e {
+                AuthError::BadToken(_) | AuthError::Expired | AuthError::Revoked => 401,
+                AuthError::Forbidden(_) => 403,
+                AuthError::BadRequest(_) => 400,
+                AuthError::NotFound(_) => 404,
+                AuthError::Engine(e) => engine_status(e),
+            },
             ApiError::Engine(e) => engine_status(e),
         }
     }
@@ -138,7 +148,8 @@ impl ApiError {
         };
         let r = Response::json(self.status(), &body);
         match self {
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized
+            | ApiError::Auth(AuthError::BadToken(_) | AuthError::Expired | AuthError::Revoked) => {
                 r.with_header("WWW-Authenticate", "Bearer realm=\"kektordb\"")
             }
             ApiError::BodiesInFlight | ApiError::ConnectionLimit { .. } => {

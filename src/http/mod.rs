@@ -9,6 +9,7 @@ pub mod errors;
 pub mod handlers;
 pub mod limits;
 pub mod metrics;
+pub mod policy;
 pub mod request;
 pub mod response;
 pub mod routes;

@@ -4,7 +4,7 @@
 //! answer 501 with a JSON error, never 404 or a hang.
 
 use super::errors::ApiError;
-use super::handlers::{graph, indexes, kv, rag, system, vectors, walks};
+use super::handlers::{graph, indexes, keys, kv, rag, system, ui, vectors, walks};
 use super::response::Response;
 use super::state::State;
 
@@ -68,10 +68,20 @@ pub enum GraphAction {
     SearchNodes,
 }
 
+/// The dashboard's own calls, under `/ui/` (behind the token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UiAction {
+    Search,
+    Explore,
+    Points,
+    Overview,
+}
+
 /// A resolved request: what to run, with its path parameters decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Route {
     Healthz,
+    Readyz,
     Metrics,
     ListIndexes,
     CreateIndex,
@@ -114,10 +124,21 @@ pub enum Route {
     AofRewrite,
     Graph(GraphAction),
     RagRetrieve,
+    Jwks,
+    CreateKey,
+    ListKeys,
+    RevokeKey {
+        id: String,
+    },
     Vectorizers,
     VectorizerTrigger {
         name: String,
     },
+    /// A file of the dashboard (public: it holds no data).
+    UiAsset {
+        name: String,
+    },
+    Ui(UiAction),
     NotAvailable {
         label: &'static str,
         what: &'static str,
@@ -131,6 +152,7 @@ impl Route {
         use VectorAction as V;
         match self {
             Route::Healthz => "healthz",
+            Route::Readyz => "readyz",
             Route::Metrics => "metrics",
             Route::ListIndexes => "list_indexes",
             Route::CreateIndex | Route::Vector(V::Create) => "create_index",
@@ -171,14 +193,26 @@ impl Route {
                 G::SetNodeProperties | G::GetNodeProperties | G::SearchNodes => "graph_props",
             },
             Route::RagRetrieve => "rag_retrieve",
+            Route::Jwks => "jwks",
+            Route::CreateKey | Route::ListKeys | Route::RevokeKey { .. } => "auth_keys",
             Route::Vectorizers | Route::VectorizerTrigger { .. } => "vectorizers",
+            Route::UiAsset { .. } => "ui_asset",
+            Route::Ui(a) => match a {
+                UiAction::Search => "ui_search",
+                UiAction::Explore => "ui_explore",
+                UiAction::Points => "ui_points",
+                UiAction::Overview => "ui_overview",
+            },
             Route::NotAvailable { label, .. } => label,
         }
     }
 
     /// Whether the route answers without a token (liveness probes).
     pub fn is_public(&self) -> bool {
-        matches!(self, Route::Healthz)
+        matches!(
+            self,
+            Route::Healthz | Route::Readyz | Route::Jwks | Route::UiAsset { .. }
+        )
     }
 }
 
@@ -228,6 +262,33 @@ pub fn segments(path: &str) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
+/// The dashboard's files: `GET /ui/` (the page) and `GET /ui/<file>`, answered
+/// without a token (HEAD is GET). The API calls under `/ui/` are not files.
+pub fn public_asset<S: AsRef<str>>(method: &str, segs: &[S]) -> Option<Route> {
+    if !matches!(method, "GET" | "HEAD") {
+        return None;
+    }
+    let segs: Vec<&str> = segs.iter().map(AsRef::as_ref).collect();
+    let name = match segs.as_slice() {
+        ["ui"] => "index.html",
+        ["ui", f] if ui::assets::find(f).is_some() => f,
+        _ => return None,
+    };
+    Some(Route::UiAsset {
+        name: name.to_owned(),
+    })
+}
+
+fn ui_action(rest: &[&str]) -> Option<UiAction> {
+    Some(match rest {
+        ["search"] => UiAction::Search,
+        ["explore"] => UiAction::Explore,
+        ["points"] => UiAction::Points,
+        ["overview"] => UiAction::Overview,
+        _ => return None,
+    })
+}
+
 /// Resolves `method` on `segs` (HEAD is GET without a body).
 pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiError> {
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -241,6 +302,10 @@ pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiEr
     match segs.as_slice() {
         ["healthz"] => match m {
             "GET" => Ok(Route::Healthz),
+            _ => Err(wrong()),
+        },
+        ["readyz"] => match m {
+            "GET" => Ok(Route::Readyz),
             _ => Err(wrong()),
         },
         ["metrics"] => match m {
@@ -333,7 +398,31 @@ pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiEr
             }
         }
         ["graph", ..] => na("graph", "this graph route"),
-        ["ui", ..] => na("ui", "the dashboard"),
+        ["ui", rest @ ..] => match (m, rest, ui_action(rest)) {
+            ("GET", ..) if public_asset(m, &segs).is_some() => {
+                public_asset(m, &segs).ok_or_else(wrong)
+            }
+            ("POST", _, Some(a)) | ("GET", _, Some(a @ UiAction::Overview)) => Ok(Route::Ui(a)),
+            (_, [], _) | (_, _, Some(_)) => Err(wrong()),
+            (_, [f], _) if ui::assets::find(f).is_some() => Err(wrong()),
+            _ => Err(ApiError::NoRoute {
+                method: method.to_owned(),
+                path: path.to_owned(),
+            }),
+        },
+        [".well-known", "jwks.json"] => match m {
+            "GET" => Ok(Route::Jwks),
+            _ => Err(wrong()),
+        },
+        ["auth", "keys"] => match m {
+            "GET" => Ok(Route::ListKeys),
+            "POST" => Ok(Route::CreateKey),
+            _ => Err(wrong()),
+        },
+        ["auth", "keys", id] => match m {
+            "DELETE" => Ok(Route::RevokeKey { id: own(id) }),
+            _ => Err(wrong()),
+        },
         ["sessions", ..] | ["users", ..] | ["auth", ..] | ["compile", ..] | ["artifacts", ..] => {
             na("other", "this route")
         }
@@ -350,6 +439,7 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
     use VectorAction as V;
     match route {
         Route::Healthz => Ok(system::healthz()),
+        Route::Readyz => Ok(system::readyz(state)),
         Route::Metrics => system::metrics(state).await,
         Route::ListIndexes => indexes::list(state).await,
         Route::CreateIndex | Route::Vector(V::Create) => indexes::create(state, b).await,
@@ -396,8 +486,19 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
             G::SearchNodes => walks::search_nodes(state, b).await,
         },
         Route::RagRetrieve => rag::retrieve(state, b).await,
+        Route::Jwks => Ok(keys::jwks(state)),
+        Route::CreateKey => keys::create(state, b).await,
+        Route::ListKeys => Ok(keys::list(state)),
+        Route::RevokeKey { id } => keys::revoke(state, id).await,
         Route::Vectorizers => rag::vectorizers(state),
         Route::VectorizerTrigger { name } => rag::trigger(state, name),
+        Route::UiAsset { name } => ui::assets::serve(name),
+        Route::Ui(a) => match a {
+            UiAction::Search => ui::search::search(state, b).await,
+            UiAction::Explore => ui::explore::explore(state, b).await,
+            UiAction::Points => ui::explore::points(state, b).await,
+            UiAction::Overview => ui::overview(state).await,
+        },
         Route::NotAvailable { what, .. } => Err(ApiError::NotAvailable((*what).to_owned())),
     }
 }
@@ -449,9 +550,34 @@ mod tests {
             Err(ApiError::MethodNotAllowed { .. })
         ));
         assert!(matches!(
-            route("POST", "/ui/x").unwrap(),
-            Route::NotAvailable { .. }
+            route("POST", "/ui/x"),
+            Err(ApiError::NoRoute { .. })
         ));
+        assert!(matches!(
+            route("POST", "/ui/app.js"),
+            Err(ApiError::MethodNotAllowed { .. })
+        ));
+        assert_eq!(
+            route("GET", "/ui/").unwrap(),
+            Route::UiAsset {
+                name: "index.html".into()
+            }
+        );
+        assert_eq!(
+            route("POST", "/ui/search").unwrap(),
+            Route::Ui(UiAction::Search)
+        );
+        assert!(matches!(
+            route("GET", "/ui/search"),
+            Err(ApiError::MethodNotAllowed { .. })
+        ));
+        assert!(matches!(
+            route("GET", "/ui/nope.js"),
+            Err(ApiError::NoRoute { .. })
+        ));
+        assert!(public_asset("GET", &["ui", "app.js"]).is_some());
+        assert!(public_asset("GET", &["ui", "search"]).is_none());
+        assert!(public_asset("POST", &["ui"]).is_none());
         assert!(route("GET", "/healthz").unwrap().is_public());
         assert!(!route("GET", "/metrics").unwrap().is_public());
     }

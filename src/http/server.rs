@@ -24,6 +24,7 @@ use super::request::{read_body, read_head, write_all, BodyBudget, Head};
 use super::response::Response;
 use super::routes::{self, Route};
 use super::state::State;
+use crate::auth::Principal;
 use crate::engine::Engine;
 use crate::limits::{
     DRAIN_TIMEOUT, HEAD_READ_BYTES, IDLE_BUFFER_BYTES_MAX, LINGER, LINGER_BYTES_MAX,
@@ -44,11 +45,19 @@ pub struct HttpServer {
     stop: Vec<flume::Sender<()>>,
     /// Each executor reports here once its connections are drained.
     drained: Vec<flume::Receiver<()>>,
+    /// What `/readyz` answers.
+    ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl HttpServer {
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
+    }
+
+    /// `/readyz` answers 200 from now on (call once every front end is up; recovery
+    /// is done before the server exists).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Stops accepting, closes idle connections and waits (at most
@@ -70,6 +79,9 @@ pub fn serve(
     rag: Option<Arc<crate::rag::Rag>>,
 ) -> Result<HttpServer, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let keys = futures_lite::future::block_on(crate::auth::Keys::open(engine))
+        .map_err(|e| format!("cannot open the API keys: {e}"))?;
     let per_executor = limits.connections_per_executor(engine.shards());
     let state = Arc::new(State {
         engine: engine.clone(),
@@ -77,6 +89,8 @@ pub fn serve(
         limits,
         metrics: metrics.clone(),
         rag,
+        keys: Arc::new(keys),
+        ready: ready.clone(),
     });
     // Resolved here: glommio's bind panics on an address it cannot resolve.
     let first: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(addr)
@@ -114,6 +128,7 @@ pub fn serve(
         addr: bound.ok_or_else(|| "no executor".to_owned())?,
         stop,
         drained,
+        ready,
     })
 }
 
@@ -254,20 +269,30 @@ async fn linger(stream: &mut TcpStream) {
 
 /// The checks a head must pass before its body is read: public route or token,
 /// a route and method that exist, a body within the limit.
-fn check_head(state: &State, head: &Head) -> Result<Route, ApiError> {
+fn check_head(state: &State, head: &Head) -> Result<(Route, Principal), ApiError> {
     let segs = routes::segments(&head.path)?;
     if segs.len() == 1 && segs[0] == "healthz" && matches!(head.method.as_str(), "GET" | "HEAD") {
-        return Ok(Route::Healthz);
+        return Ok((Route::Healthz, Principal::Root));
     }
-    super::auth::check(state.token.as_deref(), &head.authorization)?;
+    if segs.len() == 1 && segs[0] == "readyz" && matches!(head.method.as_str(), "GET" | "HEAD") {
+        return Ok((Route::Readyz, Principal::Root));
+    }
+    if segs == [".well-known", "jwks.json"] && head.method == "GET" {
+        return Ok((Route::Jwks, Principal::Root));
+    }
+    if let Some(asset) = routes::public_asset(&head.method, &segs) {
+        return Ok((asset, Principal::Root));
+    }
+    let who = super::auth::principal(state.token.as_deref(), &state.keys, &head.authorization)?;
     let route = routes::resolve(&head.method, &head.path, &segs)?;
+    super::policy::allow_head(&who, &route)?;
     if head.content_length > state.limits.body_bytes_max {
         return Err(ApiError::BodyTooLarge {
             got: head.content_length,
             max: state.limits.body_bytes_max,
         });
     }
-    Ok(route)
+    Ok((route, who))
 }
 
 async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64) {
@@ -300,7 +325,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
         here.table.set_idle(id, false);
         let started = Instant::now();
         let buffered = buf.len() >= head.head_len + head.content_length;
-        let route = match check_head(state, &head) {
+        let (route, who) = match check_head(state, &head) {
             Ok(r) => r,
             Err(err) => {
                 // The body is skipped when it is already here; otherwise the
@@ -345,9 +370,12 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
         };
         // Boxed: the handlers' state lives on the heap only while a request runs,
         // so an idle connection stays small.
-        let resp: Response = Box::pin(routes::run(state, &route, &req.body))
-            .await
-            .unwrap_or_else(|e| e.response());
+        let resp: Response = match super::policy::allow_body(&who, &route, &req.body) {
+            Ok(()) => Box::pin(routes::run(state, &route, &req.body))
+                .await
+                .unwrap_or_else(|e| e.response()),
+            Err(e) => e.response(),
+        };
         drop(held);
         drop(req);
         state

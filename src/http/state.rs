@@ -15,4 +15,8 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     /// The RAG pipelines, when -vectorizers-config gave any.
     pub rag: Option<Arc<crate::rag::Rag>>,
+    /// API keys (checked only when a root token is set).
+    pub keys: Arc<crate::auth::Keys>,
+    /// Set once every front end is up; `/readyz` answers 503 before.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -255,7 +255,7 @@ pub async fn gc_entity(
         .await?
         .is_empty()
     {
-        super::ingest::remove_node(engine, index, entity).await?;
+        super::nodes::remove_node(engine, index, entity).await?;
     }
     Ok(())
 }

@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use kektordb_shards::graph::Side;
 use kektordb_shards::router::NewItem;
 use serde_json::{json, Map, Value};
 
@@ -15,6 +14,7 @@ use super::chunk::{self, Chunk};
 use super::config::{fill, Vectorizer};
 use super::entities::{self, EntityExtractor};
 use super::load;
+use super::nodes::remove_node;
 use super::source::FileEntry;
 use super::state::{self, FileState};
 use super::status::rfc3339;
@@ -303,18 +303,6 @@ async fn link(
         })
         .await
         .map(|_| ())
-}
-
-/// Removes a node from `index` with every edge into or out of it.
-pub async fn remove_node(engine: &Engine, index: &str, id: &str) -> crate::engine::Result<()> {
-    for (rel, e) in engine.edges(id, None, Side::Out, i64::MAX).await? {
-        engine.unlink(id, &e.other, &rel, true).await?;
-    }
-    for (rel, e) in engine.edges(id, None, Side::In, i64::MAX).await? {
-        engine.unlink(&e.other, id, &rel, true).await?;
-    }
-    engine.delete(index, id).await?;
-    Ok(())
 }
 
 /// Removes everything a deleted (or renamed-away) file left: chunks, `doc:` node,

@@ -14,6 +14,7 @@ pub mod entities;
 pub mod error;
 pub mod ingest;
 pub mod load;
+pub mod nodes;
 pub mod pipeline;
 pub mod retrieve;
 pub mod service;

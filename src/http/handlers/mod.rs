@@ -5,9 +5,11 @@
 
 pub mod graph;
 pub mod indexes;
+pub mod keys;
 pub mod kv;
 pub mod rag;
 pub mod system;
+pub mod ui;
 pub mod vectors;
 pub mod walks;
 

@@ -15,6 +15,16 @@ pub fn healthz() -> Response {
     Response::ok(json!({"status": "ok"}))
 }
 
+/// Readiness: 200 once recovery is done and every front end is up, 503 before
+/// that and while stopping.
+pub fn readyz(state: &State) -> Response {
+    if state.ready.load(std::sync::atomic::Ordering::SeqCst) {
+        Response::ok(json!({"status": "ready"}))
+    } else {
+        Response::json(503, &json!({"status": "starting"}))
+    }
+}
+
 pub async fn metrics(state: &State) -> Result<Response, ApiError> {
     let shards = state.engine.shard_stats().await?;
     let runs = state.engine.maintenance_runs();

@@ -1,0 +1,190 @@
+//! The AI proxy (`-enable-proxy`, `-proxy-config proxy.yaml`, port 9092): an
+//! OpenAI- and Ollama-compatible gateway between an application and its LLM. It
+//! inspects `POST /v1/chat/completions`, `/v1/completions`, `/api/chat` and
+//! `/api/generate` — firewall (deny list and known bad prompts), semantic cache,
+//! RAG injection — and passes every other path and method through untouched;
+//! answers stream back frame by frame as they arrive (SSE and NDJSON).
+//!
+//! A front end on the engine API like HTTP and RAG, but everything here runs on
+//! the edge runtime: the listener (`server.rs`, hyper), the upstream calls (the
+//! edge's streaming client, `forward.rs`), the embeddings (the edge's CPU pool or
+//! its client). Nothing waits on a shard executor.
+//!
+//! Files: `config.rs` (proxy.yaml), `handler.rs` (the request flow), `wire.rs`
+//! (the four APIs' shapes), `firewall.rs`, `cache.rs`, `rag.rs`, `forward.rs`,
+//! `body.rs` (streamed, replayed and copied bodies), `metrics.rs` (`/metrics`),
+//! `error.rs` (errors and their one mapping to replies).
+
+pub mod body;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod firewall;
+pub mod forward;
+pub mod handler;
+pub mod metrics;
+pub mod rag;
+pub mod server;
+pub mod wire;
+
+use std::sync::Arc;
+
+pub use config::ProxyConfig;
+pub use error::ProxyError;
+
+use crate::edge::client::ClientOptions;
+use crate::edge::Edge;
+use crate::embed::Embedders;
+use crate::Engine;
+use kektordb_shards::index::IndexSpec;
+
+/// A running proxy.
+pub struct Proxy {
+    listener: server::Listener,
+    stop: tokio::sync::watch::Sender<bool>,
+    metrics: Arc<metrics::Metrics>,
+    cache: Option<Arc<cache::Cache>>,
+}
+
+/// Creates a cosine index for guard prompts when it is missing.
+async fn ensure_index(engine: &Engine, name: &str) -> Result<(), ProxyError> {
+    if engine.config(name).is_ok() {
+        return Ok(());
+    }
+    let spec = IndexSpec {
+        index_name: name.to_owned(),
+        metric: "cosine".into(),
+        precision: String::new(),
+        m: 16,
+        ef_construction: 200,
+        text_language: String::new(),
+        maintenance: None,
+        auto_links: None,
+        memory_config: None,
+    };
+    match engine.create_index_from(spec).await {
+        Err(_) if engine.config(name).is_ok() => Ok(()),
+        r => r.map_err(ProxyError::from),
+    }
+}
+
+impl Proxy {
+    /// Starts the proxy on the edge runtime: the dedicated embedder (when
+    /// proxy.yaml names one), the firewall and cache indexes, the listener, the
+    /// cache's TTL sweeper. Call from a plain thread (it waits on the edge).
+    pub fn start(
+        engine: &Engine,
+        edge: &Edge,
+        embedders: &Embedders,
+        cfg: ProxyConfig,
+    ) -> Result<Proxy, ProxyError> {
+        if let Some(ec) = &cfg.embedder {
+            match embedders.build(ec) {
+                Ok(Some(e)) => {
+                    engine.set_index_embedder(&cfg.firewall_index, e.clone());
+                    engine.set_index_embedder(&cfg.cache_index, e);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(ProxyError::Config(format!(
+                        "embedder_type {}: {e}",
+                        ec.kind
+                    )))
+                }
+            }
+        }
+        let metrics = Arc::new(metrics::Metrics::default());
+        let firewall = if cfg.firewall_enabled {
+            let f = firewall::Firewall::new(
+                &cfg.deny_list,
+                &cfg.firewall_index,
+                cfg.firewall_threshold,
+            )?;
+            edge.block_on(ensure_index(engine, &cfg.firewall_index))?;
+            Some(f)
+        } else {
+            None
+        };
+        let cache = if cfg.cache_enabled {
+            Some(Arc::new(edge.block_on(cache::Cache::open(
+                engine,
+                &cfg,
+                metrics.clone(),
+            ))?))
+        } else {
+            None
+        };
+        for (on, what, index) in [
+            (
+                cfg.firewall_enabled,
+                "the semantic firewall",
+                &cfg.firewall_index,
+            ),
+            (
+                cfg.cache_enabled,
+                "the semantic cache (exact matches still hit)",
+                &cfg.cache_index,
+            ),
+            (
+                cfg.rag_enabled,
+                "RAG injection (BM25 only if the index has text search)",
+                &cfg.rag_index,
+            ),
+        ] {
+            if on && engine.embedder_for(index).is_none() {
+                eprintln!(
+                    "kektordb: proxy: warning: no embedder for index '{index}': {what} is off"
+                );
+            }
+        }
+        let client = edge
+            .http_client(ClientOptions {
+                connect_timeout: cfg.upstream_connect_timeout,
+                timeout: cfg.upstream_timeout,
+                response_bytes_max: usize::MAX,
+                in_flight_max: cfg.max_upstream_connections,
+                body_idle_timeout: Some(cfg.upstream_timeout),
+            })
+            .map_err(|e| ProxyError::Start(e.to_string()))?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        if let Some(c) = &cache {
+            edge.spawn(c.clone().sweeper(cfg.cache_vacuum_interval, stopped));
+        }
+        let addr = cfg.addr.clone();
+        let handler = Arc::new(handler::Handler::new(
+            engine.clone(),
+            cfg,
+            client,
+            firewall,
+            cache.clone(),
+            metrics.clone(),
+        ));
+        let listener = server::listen(edge, &addr, handler)?;
+        Ok(Proxy {
+            listener,
+            stop,
+            metrics,
+            cache,
+        })
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.listener.addr()
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Cache entries held (0 without a cache).
+    pub fn cache_len(&self) -> usize {
+        self.cache.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded), stops the
+    /// sweeper.
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        self.listener.shutdown();
+    }
+}

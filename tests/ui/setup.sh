@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the dashboard's browser tests need, when it is missing: Debian's
+# chromium (apt-get) and playwright-core (npm, pinned, into a cache outside the
+# repository; it drives the system chromium, it downloads no browser of its own).
+# Prints the cache directory holding node_modules on its last line.
+set -euo pipefail
+cache="${KEKTOR_UI_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/ui-node}"
+version="1.65.1"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null 2>&1 || {
+      apt-get update -q >/dev/null
+      apt-get install -y -q chromium >/dev/null
+    }
+  else
+    sudo -n apt-get install -y -q chromium >/dev/null
+  fi
+fi
+command -v node >/dev/null || { echo "node is missing (apt-get install nodejs npm)" >&2; exit 1; }
+have=""
+if [ -f "$cache/node_modules/playwright-core/package.json" ]; then
+  have=$(node -p "require('$cache/node_modules/playwright-core/package.json').version")
+fi
+if [ "$have" != "$version" ]; then
+  mkdir -p "$cache"
+  [ -f "$cache/package.json" ] || echo '{"name":"kektordb-ui-tests","private":true}' >"$cache/package.json"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$cache" --no-audit --no-fund \
+    --loglevel=error "playwright-core@$version" >&2
+fi
+echo "$cache"
