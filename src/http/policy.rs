@@ -30,7 +30,8 @@ pub fn need(route: &Route) -> (Role, Ns<'_>) {
         Route::CreateIndex => (Write, Ns::Body),
         Route::IndexInfo { name }
         | Route::GetVector { name, .. }
-        | Route::GetAutoLinks { name } => (Read, Ns::Index(name)),
+        | Route::GetAutoLinks { name }
+        | Route::Export { name, .. } => (Read, Ns::Index(name)),
         Route::DropIndex { name }
         | Route::SetAutoLinks { name }
         | Route::Maintenance { name }

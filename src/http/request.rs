@@ -37,6 +37,8 @@ pub struct Head {
     pub method: String,
     /// Path without the query string, still percent-encoded.
     pub path: String,
+    /// The query string (after `?`), still percent-encoded; empty when none.
+    pub query: String,
     pub authorization: Authorization,
     pub keep_alive: bool,
     pub content_length: usize,
@@ -158,7 +160,10 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
     };
     let method = req.method.unwrap_or("").to_owned();
     let target = req.path.unwrap_or("/");
-    let path = target.split('?').next().unwrap_or("/").to_owned();
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (target.to_owned(), String::new()),
+    };
     let http10 = req.version == Some(0);
     let mut content_length: Option<usize> = None;
     let mut authorization = Authorization::Missing;
@@ -199,6 +204,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
     Ok(Some(Head {
         method,
         path,
+        query,
         authorization,
         keep_alive,
         content_length: content_length.unwrap_or(0),

@@ -124,6 +124,11 @@ pub enum Route {
     AofRewrite,
     Graph(GraphAction),
     RagRetrieve,
+    /// `query` is filled from the request's query string.
+    Export {
+        name: String,
+        query: String,
+    },
     Jwks,
     CreateKey,
     ListKeys,
@@ -194,6 +199,7 @@ impl Route {
             },
             Route::RagRetrieve => "rag_retrieve",
             Route::Jwks => "jwks",
+            Route::Export { .. } => "export",
             Route::CreateKey | Route::ListKeys | Route::RevokeKey { .. } => "auth_keys",
             Route::Vectorizers | Route::VectorizerTrigger { .. } => "vectorizers",
             Route::UiAsset { .. } => "ui_asset",
@@ -342,7 +348,13 @@ pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiEr
             "POST" | "PUT" => Ok(Route::UpdateConfig { name: own(name) }),
             _ => Err(wrong()),
         },
-        ["vector", "indexes", _, "export"] => na("export", "index export"),
+        ["vector", "indexes", name, "export"] => match m {
+            "GET" => Ok(Route::Export {
+                name: own(name),
+                query: String::new(),
+            }),
+            _ => Err(wrong()),
+        },
         ["vector", "indexes", _, "cognitive", ..] => na("cognitive", "cognitive routes"),
         ["vector", "actions", action @ ..] => {
             if m != "POST" {
@@ -487,6 +499,7 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
         },
         Route::RagRetrieve => rag::retrieve(state, b).await,
         Route::Jwks => Ok(keys::jwks(state)),
+        Route::Export { name, query } => vectors::export(state, name, query).await,
         Route::CreateKey => keys::create(state, b).await,
         Route::ListKeys => Ok(keys::list(state)),
         Route::RevokeKey { id } => keys::revoke(state, id).await,

@@ -2,11 +2,11 @@
 # Runs tests/mcp/client.py — the official MCP Python SDK (`mcp`, pinned by the first
 # argument, e.g. 1.9.4 or 2.3.0) over stdio — against the real binary
 # ($KEKTOR_TEST_BIN, models in $KEKTOR_MODELS_DIR). The SDK is installed on first
-# use into target/mcpvenv-<version>; pip's cache keeps the downloads.
+# use into ~/.cache/kektordb/venvs/mcp-<version> (outside the clone, so CI reruns skip it).
 set -euo pipefail
 ver="${1:?usage: tests/mcp/run.sh MCP_SDK_VERSION}"
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="${KEKTOR_MCP_VENV_DIR:-$here/../../target}/mcpvenv-$ver"
+venv="${KEKTOR_MCP_VENV_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/venvs}/mcp-$ver"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mcp, jsonschema" 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"

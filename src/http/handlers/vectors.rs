@@ -187,3 +187,53 @@ pub async fn reinforce(state: &State, raw: &[u8]) -> Result<Response, ApiError> 
     let n = state.engine.reinforce(&b.index_name, b.ids).await?;
     Ok(Response::ok(json!({"status": "OK", "reinforced": n})))
 }
+
+/// `GET /vector/indexes/{name}/export?limit=1000&offset=0[&include_vectors=true]
+/// [&filter=...]`: a page of items in storage order, upstream's shape
+/// (`data`, `has_more`, `next_offset`, `total_count`), with `total_count` the real
+/// number of items (upstream gave offset + page size) when it is known.
+pub async fn export(state: &State, name: &str, query: &str) -> Result<Response, ApiError> {
+    let mut limit = 1000usize;
+    let (mut offset, mut vectors, mut filter) = (0usize, false, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = crate::http::routes::percent_decode(&v.replace('+', " "))?;
+        let num = |what: &'static str| {
+            v.parse::<usize>().map_err(|_| {
+                ApiError::Engine(
+                    kektordb_shards::ShardError::invalid(what, format!("'{v}' is not a count"))
+                        .into(),
+                )
+            })
+        };
+        match k {
+            "limit" => limit = num("limit")?,
+            "offset" => offset = num("offset")?,
+            "include_vectors" => vectors = matches!(v.as_str(), "true" | "1"),
+            "filter" => filter = Some(v),
+            _ => {}
+        }
+    }
+    let page = state
+        .engine
+        .export(name, filter.as_deref(), offset, limit)
+        .await?;
+    let n = page.items.len();
+    let data: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|it| {
+            if vectors {
+                item_json(it)
+            } else {
+                json!({"id": it.id, "metadata": it.metadata})
+            }
+        })
+        .collect();
+    Ok(Response::ok(json!({
+        "data": data,
+        "has_more": page.has_more,
+        "next_offset": offset + n,
+        "total_count": page.total.unwrap_or(offset + n),
+    })))
+}
