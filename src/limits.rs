@@ -209,8 +209,10 @@ pub const MCP_IDS_MAX: usize = 1_000;
 /// Most nodes list_vectors pages over (in exact id order) and end_session reads.
 pub const MCP_SCAN_MAX: usize = SEARCH_NODES_MAX;
 /// Memories quoted in a session summary, and characters of each.
-pub const MCP_SUMMARY_MEMORIES: usize = 10;
-pub const MCP_SUMMARY_CHARS: usize = 120;
+pub const SESSION_SUMMARY_MEMORIES: usize = 10;
+pub const SESSION_SUMMARY_CHARS: usize = 120;
+/// Memories an ended session's summary reads at most.
+pub const SESSION_SCAN_MAX: usize = SEARCH_NODES_MAX;
 
 const _: () = assert!(MCP_ID_SCAN_BYTES <= MCP_LINE_BYTES_MAX);
 const _: () =
@@ -221,7 +223,8 @@ const _: () = assert!(MCP_CONTENT_BYTES_MAX <= EMBED_TEXT_BYTES_MAX);
 const _: () = assert!(2 * MCP_RESULTS_MAX <= K_MAX);
 const _: () = assert!(MCP_SUBGRAPH_NODES_MAX <= WALK_NODES_MAX);
 const _: () = assert!(MCP_IDS_MAX <= kektordb_shards::limits::IDS_PER_REQUEST_MAX);
-const _: () = assert!(MCP_SUMMARY_MEMORIES * (MCP_SUMMARY_CHARS + 8) < MCP_CONTENT_BYTES_MAX);
+const _: () =
+    assert!(SESSION_SUMMARY_MEMORIES * (SESSION_SUMMARY_CHARS + 8) < MCP_CONTENT_BYTES_MAX);
 
 // ---- API keys
 

@@ -407,3 +407,103 @@ fn readyz_is_public_and_ready_once_listening() {
     assert_eq!(s.call("GET", "/vector/indexes", None, None).0, 401);
     assert_eq!(s.call("POST", "/readyz", Some("{}"), Some("t0ken")).0, 405);
 }
+
+#[test]
+fn sessions_profiles_and_reflections() {
+    let s = Server::start(&[]);
+    let ok = |m: &str, p: &str, b: &str| {
+        let (st, v) = s.json(m, p, b);
+        assert!(st < 300, "{m} {p}: {st} {v}");
+        v
+    };
+    ok(
+        "POST",
+        "/vector/actions/create",
+        r#"{"index_name":"c","metric":"euclidean"}"#,
+    );
+    // Sessions: durable nodes; a memory of the session is summarized at the end.
+    let v = ok(
+        "POST",
+        "/sessions",
+        r#"{"index_name":"c","session_id":"s1","user_id":"ada"}"#,
+    );
+    assert_eq!(v["status"], "active");
+    ok(
+        "POST",
+        "/vector/actions/add",
+        r#"{"index_name":"c","id":"m1","vector":[1,2],"metadata":{"type":"memory","content":"likes tea","session_id":"s1"}}"#,
+    );
+    let v = ok("POST", "/sessions/s1/end", r#"{"index_name":"c"}"#);
+    assert_eq!(
+        (v["status"].as_str(), v["memories"].as_u64()),
+        (Some("ended"), Some(1)),
+        "{v}"
+    );
+    let sum = v["summary_id"].as_str().unwrap().to_owned();
+    let (_, node) = s.json("GET", &format!("/vector/indexes/c/vectors/{sum}"), "");
+    assert!(
+        node["metadata"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("likes tea"),
+        "{node}"
+    );
+    assert_eq!(
+        s.json("POST", "/sessions/nope/end", r#"{"index_name":"c"}"#)
+            .0,
+        404
+    );
+    assert_eq!(
+        s.json(
+            "POST",
+            "/sessions",
+            r#"{"index_name":"c","session_id":"m1"}"#
+        )
+        .0,
+        400
+    );
+    // Profiles.
+    ok(
+        "POST",
+        "/vector/actions/add",
+        r#"{"index_name":"c","id":"_profile::ada","vector":[],"metadata":{"type":"user_profile","language":"en","expertise_areas":"rust, go","confidence":0.8}}"#,
+    );
+    let v = ok("GET", "/users?index_name=c", "");
+    assert_eq!(
+        (v["count"].as_u64(), v["profiles"][0]["user_id"].as_str()),
+        (Some(1), Some("ada")),
+        "{v}"
+    );
+    let v = ok("GET", "/users/ada/profile?index_name=c", "");
+    assert_eq!(v["expertise_areas"], json!(["rust", "go"]));
+    assert_eq!(s.json("GET", "/users/bob/profile?index_name=c", "").0, 404);
+    assert_eq!(s.json("GET", "/users", "").0, 400);
+    // Reflections: listed by type and status, resolved with a discard.
+    ok(
+        "POST",
+        "/vector/actions/add",
+        r#"{"index_name":"c","id":"r1","vector":[],"metadata":{"type":"reflection","status":"unresolved","content":"m1 contradicts m2"}}"#,
+    );
+    ok(
+        "POST",
+        "/vector/actions/add",
+        r#"{"index_name":"c","id":"m2","vector":[2,1],"metadata":{"type":"memory"}}"#,
+    );
+    let v = ok("GET", "/vector/indexes/c/reflections?status=unresolved", "");
+    assert_eq!(v["reflections"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        s.json("GET", "/vector/indexes/c/reflections?status=bogus", "")
+            .0,
+        400
+    );
+    ok(
+        "POST",
+        "/vector/indexes/c/reflections/r1/resolve",
+        r#"{"resolution":"keep m1","discard_id":"m2"}"#,
+    );
+    let v = ok("GET", "/vector/indexes/c/reflections?status=resolved", "");
+    assert_eq!(v["reflections"][0]["metadata"]["resolution"], "keep m1");
+    assert_eq!(s.json("GET", "/vector/indexes/c/vectors/m2", "").0, 404);
+    let (st, v) = s.json("POST", "/vector/indexes/c/cognitive/think", "{}");
+    assert_eq!(st, 501, "{v}");
+}

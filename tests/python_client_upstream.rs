@@ -9,33 +9,16 @@ mod support;
 /// Tests known to fail, with the reason (routes not built yet).
 const KNOWN: &[(&str, &str)] = &[
     (
-        "TestSessions::test_start_and_end_session",
-        "HTTP sessions not built (MCP has them)",
-    ),
-    (
-        "TestSessions::test_start_session_with_context",
-        "HTTP sessions not built",
-    ),
-    (
-        "TestUserProfiles::test_list_user_profiles",
-        "user profiles not built",
-    ),
-    (
         "TestCognitiveEngine::test_get_reflections",
-        "reflections not built",
+        "calls think: no background reasoner (501)",
     ),
-    ("TestCognitiveEngine::test_think", "no background reasoner"),
+    (
+        "TestCognitiveEngine::test_think",
+        "no background reasoner (501, not a fake 202)",
+    ),
     (
         "TestCognitiveEngine::test_resolve_reflection",
-        "reflections not built",
-    ),
-    (
-        "TestCognitiveFeatures::test_cognitive_session_context_manager",
-        "sessions not built",
-    ),
-    (
-        "TestCognitiveFeatures::test_cognitive_orchestrator",
-        "reflections not built",
+        "calls think: no background reasoner (501)",
     ),
 ];
 

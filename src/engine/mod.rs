@@ -45,6 +45,7 @@ mod queue;
 mod recover;
 mod scheduler;
 mod search;
+mod sessions;
 mod shard_loop;
 mod state;
 mod sync;
@@ -73,6 +74,7 @@ pub use maintenance::{
     MaintenanceRequest, Throttle, COMPRESS_STEP_ROWS, MAINTENANCE_REST_RATIO, VACUUM_STEP_LISTS,
 };
 pub use search::{GraphFilter, SearchQuery};
+pub use sessions::{SessionEnded, SessionStarted, StartSession};
 pub use state::Job;
 use state::ShardState;
 pub use tasks::{Task, TaskStatus};

@@ -70,6 +70,12 @@ pub fn need(route: &Route) -> (Role, Ns<'_>) {
             | G::SearchNodes => (Read, Ns::Body),
         },
         Route::RagRetrieve => (Read, Ns::Body),
+        Route::StartSession | Route::EndSession { .. } => (Write, Ns::Body),
+        // Their index is in the query string: a key limited to some indexes
+        // cannot use them (checked as "every index").
+        Route::Users { .. } | Route::UserProfile { .. } => (Read, Ns::All),
+        Route::Reflections { name, .. } => (Read, Ns::Index(name)),
+        Route::ResolveReflection { name, .. } => (Write, Ns::Index(name)),
         Route::UiAsset { .. } => (Read, Ns::All),
         Route::Ui(a) => match a {
             UiAction::Search | UiAction::Explore | UiAction::Points => (Read, Ns::Body),

@@ -285,9 +285,7 @@ fn check_head(state: &State, head: &Head) -> Result<(Route, Principal), ApiError
     }
     let who = super::auth::principal(state.token.as_deref(), &state.keys, &head.authorization)?;
     let mut route = routes::resolve(&head.method, &head.path, &segs)?;
-    if let Route::Export { query, .. } = &mut route {
-        query.clone_from(&head.query);
-    }
+    route.set_query(&head.query);
     super::policy::allow_head(&who, &route)?;
     if head.content_length > state.limits.body_bytes_max {
         return Err(ApiError::BodyTooLarge {

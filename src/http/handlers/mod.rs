@@ -3,11 +3,13 @@
 //! upstream's JSON shape; nothing else (validation, defaults, walks and config
 //! parsing live in the engine and the data plane).
 
+pub mod cognitive;
 pub mod graph;
 pub mod indexes;
 pub mod keys;
 pub mod kv;
 pub mod rag;
+pub mod sessions;
 pub mod system;
 pub mod ui;
 pub mod vectors;
@@ -24,6 +26,19 @@ use crate::engine::Task;
 /// unknown fields ignored unless the type refuses them).
 pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadJson(e.to_string()))
+}
+
+/// The `key=value` pairs of a query string, percent-decoded (`+` is a space).
+pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let dec = |x: &str| super::routes::percent_decode(&x.replace('+', " "));
+            Ok((dec(k)?, dec(v)?))
+        })
+        .collect()
 }
 
 /// `{"status": "OK"}`.

@@ -195,9 +195,7 @@ pub async fn reinforce(state: &State, raw: &[u8]) -> Result<Response, ApiError> 
 pub async fn export(state: &State, name: &str, query: &str) -> Result<Response, ApiError> {
     let mut limit = 1000usize;
     let (mut offset, mut vectors, mut filter) = (0usize, false, None);
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = crate::http::routes::percent_decode(&v.replace('+', " "))?;
+    for (k, v) in super::query_pairs(query)? {
         let num = |what: &'static str| {
             v.parse::<usize>().map_err(|_| {
                 ApiError::Engine(
@@ -206,7 +204,7 @@ pub async fn export(state: &State, name: &str, query: &str) -> Result<Response, 
                 )
             })
         };
-        match k {
+        match k.as_str() {
             "limit" => limit = num("limit")?,
             "offset" => offset = num("offset")?,
             "include_vectors" => vectors = matches!(v.as_str(), "true" | "1"),
