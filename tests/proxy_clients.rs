@@ -1,5 +1,6 @@
 //! Real clients through the AI proxy (`tests/proxy/run.sh`): the official
-//! `openai` SDK and the `ollama` client, pinned in a virtualenv under `target/`,
+//! `openai` SDK and the `ollama` client, pinned in a virtualenv cached under
+//! `~/.cache/kektordb/venvs/`,
 //! against a scripted upstream and a real llama.cpp server (`xllamacpp`) with
 //! SmolLM2-135M-Instruct.
 

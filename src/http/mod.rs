@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod conn;
+pub mod dispatch;
 pub mod errors;
 pub mod handlers;
 pub mod limits;
@@ -15,6 +16,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod url;
 
 pub use limits::HttpLimits;
 pub use server::{serve, HttpServer};

@@ -372,7 +372,7 @@ async fn connection(mut stream: TcpStream, state: &State, here: &Local, id: u64)
         // Boxed: the handlers' state lives on the heap only while a request runs,
         // so an idle connection stays small.
         let resp: Response = match super::policy::allow_body(&who, &route, &req.body) {
-            Ok(()) => Box::pin(routes::run(state, &route, &req.body))
+            Ok(()) => Box::pin(super::dispatch::run(state, &route, &req.body))
                 .await
                 .unwrap_or_else(|e| e.response()),
             Err(e) => e.response(),

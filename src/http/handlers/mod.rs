@@ -28,18 +28,7 @@ pub fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadJson(e.to_string()))
 }
 
-/// The `key=value` pairs of a query string, percent-decoded (`+` is a space).
-pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let dec = |x: &str| super::routes::percent_decode(&x.replace('+', " "));
-            Ok((dec(k)?, dec(v)?))
-        })
-        .collect()
-}
+pub use crate::http::url::query_pairs;
 
 /// `{"status": "OK"}`.
 pub fn ok() -> Response {
