@@ -96,6 +96,14 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // One key service for every front end (so a revocation is seen by all).
+    let keys = match futures_lite::future::block_on(kektordb::auth::Keys::open(&engine)) {
+        Ok(k) => std::sync::Arc::new(k),
+        Err(e) => {
+            eprintln!("kektordb: cannot open the API keys: {e}");
+            std::process::exit(1);
+        }
+    };
     let rag = match &cfg.vectorizers_config {
         None => None,
         Some(path) => match kektordb::rag::config::load(std::path::Path::new(path))
@@ -115,11 +123,11 @@ fn main() {
         },
     };
     if let Some(out) = mcp_out {
-        serve_mcp(&cfg, &engine, rag, out, signals);
+        serve_mcp(&cfg, &engine, rag, keys, out, signals);
         return;
     }
     let proxy = if cfg.proxy {
-        Some(start_proxy(&cfg, &engine, &edge, &embedders))
+        Some(start_proxy(&cfg, &engine, &edge, &embedders, &keys))
     } else {
         None
     };
@@ -129,6 +137,7 @@ fn main() {
         cfg.auth_token.clone(),
         cfg.http.clone(),
         rag.clone(),
+        keys.clone(),
     ) {
         Ok(s) => s,
         Err(e) => {
@@ -176,6 +185,7 @@ fn start_proxy(
     engine: &Engine,
     edge: &Edge,
     embedders: &Embedders,
+    keys: &std::sync::Arc<kektordb::auth::Keys>,
 ) -> kektordb::proxy::Proxy {
     use kektordb::proxy::{config as pconfig, Proxy, ProxyConfig};
     let loaded = match &cfg.proxy_config {
@@ -193,7 +203,14 @@ fn start_proxy(
         pcfg.addr = pconfig::listen_addr(port);
     }
     let target = pcfg.target_url.clone();
-    match Proxy::start(engine, edge, embedders, pcfg) {
+    let admin = cfg
+        .auth_token
+        .clone()
+        .map(|root| kektordb::proxy::handler::AdminAuth {
+            root,
+            keys: keys.clone(),
+        });
+    match Proxy::start(engine, edge, embedders, pcfg, admin) {
         Ok(p) => {
             eprintln!(
                 "kektordb: AI proxy on http://{} forwarding to {target}",
@@ -214,6 +231,7 @@ fn serve_mcp(
     cfg: &Config,
     engine: &Engine,
     rag: Option<std::sync::Arc<kektordb::rag::Rag>>,
+    keys: std::sync::Arc<kektordb::auth::Keys>,
     out: std::fs::File,
     signals: SigSet,
 ) {
@@ -224,6 +242,7 @@ fn serve_mcp(
             cfg.auth_token.clone(),
             cfg.http.clone(),
             rag.clone(),
+            keys.clone(),
         ) {
             Ok(s) => {
                 s.set_ready(true);

@@ -273,3 +273,57 @@ fn semantic_firewall_with_the_local_model() {
         .metrics()
         .contains("kektor_proxy_blocks_total{kind=\"semantic\"} 1"));
 }
+
+/// With a root token, the proxy's admin routes need it (or an admin API key);
+/// the proxied routes keep the caller's own Authorization for the upstream.
+#[test]
+fn admin_routes_need_the_root_token_or_an_admin_key() {
+    let up = upstream(llm(None));
+    let p = start(
+        &format!("target_url: {}\n", up.url),
+        &["-auth-token", "root1"],
+    );
+    let get = |token: Option<&str>| {
+        let h = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = h.iter().map(|v| ("Authorization", v.as_str())).collect();
+        request(&p.proxy, "GET", "/metrics", &headers, b"").status
+    };
+    assert_eq!(get(None), 401);
+    assert_eq!(get(Some("wrong")), 401);
+    assert_eq!(get(Some("root1")), 200);
+    let key = |role: &str| {
+        let (st, v) = p.server.call(
+            "POST",
+            "/auth/keys",
+            Some(&json!({"role": role}).to_string()),
+            Some("root1"),
+        );
+        assert_eq!(st, 201, "{v}");
+        serde_json::from_str::<Value>(&v).unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(get(Some(&key("admin"))), 200);
+    assert_eq!(get(Some(&key("read"))), 403);
+    let inv = request(
+        &p.proxy,
+        "POST",
+        "/cache/invalidate",
+        &[("Content-Type", "application/json")],
+        br#"{"document_id":"x"}"#,
+    );
+    assert_eq!(inv.status, 401);
+    // A chat with the upstream's own key passes through to the upstream.
+    let r = request(
+        &p.proxy,
+        "POST",
+        "/v1/chat/completions",
+        &[
+            ("Authorization", "Bearer sk-upstream"),
+            ("Content-Type", "application/json"),
+        ],
+        chat("hello", false).to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}

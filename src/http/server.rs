@@ -77,11 +77,10 @@ pub fn serve(
     token: Option<String>,
     limits: HttpLimits,
     rag: Option<Arc<crate::rag::Rag>>,
+    keys: Arc<crate::auth::Keys>,
 ) -> Result<HttpServer, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let keys = futures_lite::future::block_on(crate::auth::Keys::open(engine))
-        .map_err(|e| format!("cannot open the API keys: {e}"))?;
     let per_executor = limits.connections_per_executor(engine.shards());
     let state = Arc::new(State {
         engine: engine.clone(),
@@ -89,7 +88,7 @@ pub fn serve(
         limits,
         metrics: metrics.clone(),
         rag,
-        keys: Arc::new(keys),
+        keys,
         ready: ready.clone(),
     });
     // Resolved here: glommio's bind panics on an address it cannot resolve.

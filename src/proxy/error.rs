@@ -32,6 +32,10 @@ pub enum ProxyError {
     Upstream(String),
     #[error("the proxy is stopping")]
     Stopped,
+    #[error("missing or invalid bearer token for this proxy admin route")]
+    Unauthorized,
+    #[error("forbidden: the proxy's admin routes need the admin role")]
+    Forbidden,
     #[error("{0}")]
     Engine(#[from] EngineError),
 }
@@ -59,6 +63,8 @@ impl ProxyError {
             ProxyError::Unreachable { .. } | ProxyError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProxyError::Forbidden => StatusCode::FORBIDDEN,
         }
     }
 
@@ -72,6 +78,8 @@ impl ProxyError {
             ProxyError::Upstream(_) => "upstream_error",
             ProxyError::UpstreamTimeout { .. } => "upstream_timeout",
             ProxyError::Stopped => "proxy_stopping",
+            ProxyError::Unauthorized => "unauthorized",
+            ProxyError::Forbidden => "forbidden",
         }
     }
 

@@ -34,6 +34,41 @@ use crate::Engine;
 pub const CACHE_HEADER: &str = "x-kektor-cache";
 pub const BLOCKED_HEADER: &str = "x-kektor-blocked";
 
+/// The root token and the API keys, shared with the HTTP API.
+#[derive(Clone)]
+pub struct AdminAuth {
+    pub root: String,
+    pub keys: Arc<crate::auth::Keys>,
+}
+
+impl AdminAuth {
+    /// Root token, or an API key with the admin role.
+    pub fn check(&self, headers: &http::HeaderMap) -> Result<(), ProxyError> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .ok_or(ProxyError::Unauthorized)?;
+        let root = self.root.as_bytes();
+        let same = token.len() == root.len()
+            && token.bytes().zip(root).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
+        if same {
+            return Ok(());
+        }
+        let who = self
+            .keys
+            .verify(token)
+            .map_err(|_| ProxyError::Unauthorized)?;
+        if who.may(crate::auth::Role::Admin) && who.all_namespaces() {
+            Ok(())
+        } else {
+            Err(ProxyError::Forbidden)
+        }
+    }
+}
+
 pub struct Handler {
     pub engine: Engine,
     pub cfg: ProxyConfig,
@@ -41,6 +76,9 @@ pub struct Handler {
     pub firewall: Option<Firewall>,
     pub cache: Option<Arc<Cache>>,
     pub metrics: Arc<Metrics>,
+    /// With a root token: who may use the admin routes (`/metrics`,
+    /// `/cache/invalidate`); the other routes carry the upstream's own credentials.
+    pub admin: Option<AdminAuth>,
     /// When each stage last logged a failure (unix ms), so a broken embedder
     /// logs once a second, not once a request.
     last_warn: [AtomicI64; 4],
@@ -62,8 +100,10 @@ impl Handler {
         firewall: Option<Firewall>,
         cache: Option<Arc<Cache>>,
         metrics: Arc<Metrics>,
+        admin: Option<AdminAuth>,
     ) -> Handler {
         Handler {
+            admin,
             engine,
             cfg,
             client,
@@ -117,6 +157,11 @@ impl Handler {
         let start = Instant::now();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
+        let admin_route = (path == "/metrics" && parts.method == Method::GET)
+            || (path == "/cache/invalidate" && parts.method == Method::POST);
+        if let (true, Some(a)) = (admin_route, &self.admin) {
+            a.check(&parts.headers)?;
+        }
         if path == "/metrics" && parts.method == Method::GET {
             self.metrics.request(Route::Proxy);
             let mut r = Response::new(ProxyBody::full(self.metrics.render()));

@@ -77,6 +77,7 @@ impl Proxy {
         edge: &Edge,
         embedders: &Embedders,
         cfg: ProxyConfig,
+        admin: Option<handler::AdminAuth>,
     ) -> Result<Proxy, ProxyError> {
         if let Some(ec) = &cfg.embedder {
             match embedders.build(ec) {
@@ -158,6 +159,7 @@ impl Proxy {
             firewall,
             cache.clone(),
             metrics.clone(),
+            admin,
         ));
         let listener = server::listen(edge, &addr, handler)?;
         Ok(Proxy {
