@@ -118,6 +118,7 @@ export async function mount(box, ctx, params) {
       perf.loadMs = performance.now() - t0;
       const g = toGraph(r.results);
       view.load(g.nodes, g.edges, t0);
+      view.stats.fetchMs = perf.loadMs;
       window.__kektorGraph = view;
       drawLegend();
       showStats(view.summary());

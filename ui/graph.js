@@ -140,7 +140,7 @@ export class GraphView {
     const s = this.stats;
     const gaps = s.rafGaps.slice().sort((a, b) => a - b);
     const p = (q) => (gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] : null);
-    return { nodes: this.nodes.length, edges: this.active.length, firstDrawMs: s.firstDrawMs,
+    return { nodes: this.nodes.length, edges: this.active.length, firstDrawMs: s.firstDrawMs, fetchMs: s.fetchMs ?? null,
       frames: s.frames, frameMs: s.frames ? s.frameMsTotal / s.frames : null, frameMsMax: s.frameMsMax,
       tickMs: s.frames ? s.tickMsTotal / s.frames : null, drawMs: s.frames ? s.drawMsTotal / s.frames : null,
       rafGapMedianMs: p(0.5), rafGapP95Ms: p(0.95), settledMs: s.settledMs };
@@ -303,13 +303,19 @@ export class GraphView {
     // Labels when zoomed in far enough to read them.
     g.font = `${11 / k}px system-ui, sans-serif`;
     g.textBaseline = 'middle';
-    if (this.showLabels && k >= 1.2 && drawn <= 600) {
-      g.fillStyle = '#cbd5e1';
-      g.textAlign = 'center';
+    if (this.showLabels && k >= 1.8 && drawn <= 400) {
+      // One label per pair of nodes ("next / prev" for an edge and its inverse).
+      const pairs = new Map();
       for (const e of this.active) {
         const s = e.source; const t = e.target;
-        if (inView(s) || inView(t)) g.fillText(e.relation, (s.x + t.x) / 2, (s.y + t.y) / 2);
+        if (!inView(s) && !inView(t)) continue;
+        const key = s.index < t.index ? s.index + ':' + t.index : t.index + ':' + s.index;
+        const p = pairs.get(key);
+        if (p) { if (!p.rels.includes(e.relation)) p.rels.push(e.relation); } else pairs.set(key, { s, t, rels: [e.relation] });
       }
+      g.fillStyle = '#cbd5e1';
+      g.textAlign = 'center';
+      for (const { s, t, rels } of pairs.values()) g.fillText(rels.join(' / '), (s.x + t.x) / 2, (s.y + t.y) / 2);
     }
     g.textAlign = 'left';
     g.fillStyle = '#f1f5f9';

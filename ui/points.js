@@ -14,8 +14,8 @@ export async function mount(box, ctx, params) {
   size.value = '50';
   const errBox = h('div', { id: 'points-error', hidden: true });
   const counter = h('span', { id: 'points-count', class: 'muted' });
-  const prev = h('button', { id: 'points-prev', class: 'small', onclick: () => { offset = Math.max(0, offset - Number(size.value)); load(); } }, '← Prev');
-  const next = h('button', { id: 'points-next', class: 'small', onclick: () => { offset += Number(size.value); load(); } }, 'Next →');
+  const prev = h('button', { id: 'points-prev', type: 'button', class: 'small', onclick: () => { offset = Math.max(0, offset - Number(size.value)); load(); } }, '← Prev');
+  const next = h('button', { id: 'points-next', type: 'button', class: 'small', onclick: () => { offset += Number(size.value); load(); } }, 'Next →');
   const list = h('div', { id: 'points-list' });
   const side = h('aside', { id: 'inspector', class: 'panel' }, h('p', { class: 'muted' }, 'Select a point to inspect it.'));
   const form = h('form', { class: 'toolbar' }, filterInput, size, h('button', { type: 'submit' }, 'Apply'), prev, next, counter);
