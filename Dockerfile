@@ -1,5 +1,6 @@
 # kektordb-rs container image (multi-stage). UNTESTED here: this machine has no
-# running container engine (docker has no daemon; podman cannot run in this sandbox),
+# running container engine (docker has no daemon; Debian's podman imports an image but
+# `podman run` fails: crun cannot setrlimit in this sandbox, and no registry is reachable),
 # so CI does not build it yet. Notes for whoever runs it:
 # - glommio needs io_uring: Docker's default seccomp profile blocks io_uring_setup,
 #   so run with `--security-opt seccomp=unconfined` (or a profile allowing
