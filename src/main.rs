@@ -138,6 +138,7 @@ fn main() {
         cfg.http.clone(),
         rag.clone(),
         keys.clone(),
+        proxy.as_ref().map(|p| p.metrics_handle()),
     ) {
         Ok(s) => s,
         Err(e) => {
@@ -243,6 +244,7 @@ fn serve_mcp(
             cfg.http.clone(),
             rag.clone(),
             keys.clone(),
+            None,
         ) {
             Ok(s) => {
                 s.set_ready(true);

@@ -327,3 +327,32 @@ fn admin_routes_need_the_root_token_or_an_admin_key() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+/// The dashboard's view of the proxy: `GET /system/proxy` on the API port has the
+/// same counters as the proxy's `/metrics`.
+#[test]
+fn the_api_port_reports_the_proxy_counters() {
+    let up = upstream(llm(None));
+    let p = start(&format!("target_url: {}\n", up.url), &[]);
+    let r = request(
+        &p.proxy,
+        "POST",
+        "/v1/chat/completions",
+        &[("Content-Type", "application/json")],
+        chat("hello", false).to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (st, v) = p.server.json("GET", "/system/proxy", "");
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["enabled"], true);
+    assert_eq!(v["requests"]["openai_chat"], 1, "{v}");
+    assert!(
+        v["stages"]["upstream"]["count"].as_u64().unwrap() >= 1,
+        "{v}"
+    );
+    let plain = support::Server::start(&[]);
+    assert_eq!(
+        plain.json("GET", "/system/proxy", "").1,
+        json!({"enabled": false})
+    );
+}

@@ -1,5 +1,7 @@
 // Pipelines: each RAG vectorizer's state (files, chunks, progress, failures with
-// their reasons) and a trigger button, from GET /system/vectorizers.
+// their reasons) and a trigger button, from GET /system/vectorizers; and the AI
+// proxy's counters (requests, blocks, cache hits and misses, stage latencies) from
+// GET /system/proxy when the proxy runs.
 
 import { enc, get, post } from './api.js';
 import { clear, fmtNum, h, table, toast } from './dom.js';
@@ -8,7 +10,30 @@ let timer = null;
 
 export async function mount(box) {
   const list = h('div', { id: 'vectorizers' });
-  box.append(h('h1', {}, 'Pipelines'), list);
+  const proxyBox = h('div', { id: 'proxy-stats' });
+  box.append(h('h1', {}, 'Pipelines'), list, h('h2', {}, 'AI proxy'), proxyBox);
+
+  async function renderProxy() {
+    let p;
+    try { p = await get('/system/proxy'); } catch (e) {
+      clear(proxyBox).append(h('p', { class: 'error' }, e.message));
+      return;
+    }
+    clear(proxyBox);
+    if (!p.enabled) {
+      proxyBox.append(h('p', { class: 'muted', id: 'no-proxy' }, 'The AI proxy is not running (start the server with -enable-proxy).'));
+      return;
+    }
+    const req = Object.entries(p.requests).map(([r, n]) => h('tr', { 'data-route': r }, h('td', { class: 'mono' }, r), h('td', { class: 'num' }, fmtNum(n))));
+    const counts = p.counts.map((c) => h('tr', { 'data-count': c.name + (c.labels ? '{' + c.labels + '}' : '') },
+      h('td', { class: 'mono' }, c.name.replace('kektor_proxy_', '')), h('td', { class: 'mono small' }, c.labels), h('td', { class: 'num' }, fmtNum(c.value))));
+    const stages = Object.entries(p.stages).map(([s, v]) => h('tr', {}, h('td', { class: 'mono' }, s), h('td', { class: 'num' }, fmtNum(v.count)),
+      h('td', { class: 'num' }, v.p50_ms.toFixed(3)), h('td', { class: 'num' }, v.p99_ms.toFixed(3))));
+    proxyBox.append(
+      table(['route', 'requests'], req, { class: 'grid compact' }),
+      table(['counter', 'labels', 'value'], counts, { class: 'grid compact' }),
+      table(['stage', 'samples', 'p50 ms', 'p99 ms'], stages, { class: 'grid compact' }));
+  }
 
   async function render() {
     let all;
@@ -47,6 +72,7 @@ export async function mount(box) {
     if (all.some((v) => v.is_running || v.queued)) timer = setTimeout(render, 1000);
   }
   await render();
+  await renderProxy();
 }
 
 export function unmount() { clearTimeout(timer); }

@@ -73,6 +73,7 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
         Route::ListKeys => Ok(keys::list(state)),
         Route::RevokeKey { id } => keys::revoke(state, id).await,
         Route::Vectorizers => rag::vectorizers(state),
+        Route::ProxyStats => Ok(system::proxy_stats(state)),
         Route::VectorizerTrigger { name } => rag::trigger(state, name),
         Route::UiAsset { name } => ui::assets::serve(name),
         Route::Ui(a) => match a {

@@ -53,6 +53,7 @@ pub fn need(route: &Route) -> (Role, Ns<'_>) {
         | Route::Save
         | Route::AofRewrite
         | Route::Vectorizers
+        | Route::ProxyStats
         | Route::VectorizerTrigger { .. } => (Admin, Ns::All),
         Route::CreateKey | Route::ListKeys | Route::RevokeKey { .. } => (Admin, Ns::All),
         Route::Graph(a) => match a {

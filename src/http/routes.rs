@@ -130,6 +130,7 @@ pub enum Route {
         id: String,
     },
     Vectorizers,
+    ProxyStats,
     VectorizerTrigger {
         name: String,
     },
@@ -210,6 +211,7 @@ impl Route {
             Route::Export { .. } => "export",
             Route::CreateKey | Route::ListKeys | Route::RevokeKey { .. } => "auth_keys",
             Route::Vectorizers | Route::VectorizerTrigger { .. } => "vectorizers",
+            Route::ProxyStats => "proxy_stats",
             Route::UiAsset { .. } => "ui_asset",
             Route::Ui(a) => match a {
                 UiAction::Search => "ui_search",
@@ -402,6 +404,10 @@ pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiEr
         },
         ["system", "aof-rewrite"] => match m {
             "POST" => Ok(Route::AofRewrite),
+            _ => Err(wrong()),
+        },
+        ["system", "proxy"] => match m {
+            "GET" => Ok(Route::ProxyStats),
             _ => Err(wrong()),
         },
         ["system", "vectorizers"] => match m {

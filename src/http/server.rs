@@ -78,6 +78,7 @@ pub fn serve(
     limits: HttpLimits,
     rag: Option<Arc<crate::rag::Rag>>,
     keys: Arc<crate::auth::Keys>,
+    proxy: Option<Arc<crate::proxy::metrics::Metrics>>,
 ) -> Result<HttpServer, String> {
     let metrics = Arc::new(Metrics::new(engine.shards()));
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -89,6 +90,7 @@ pub fn serve(
         metrics: metrics.clone(),
         rag,
         keys,
+        proxy,
         ready: ready.clone(),
     });
     // Resolved here: glommio's bind panics on an address it cannot resolve.

@@ -17,6 +17,8 @@ pub struct State {
     pub rag: Option<Arc<crate::rag::Rag>>,
     /// API keys (checked only when a root token is set).
     pub keys: Arc<crate::auth::Keys>,
+    /// The AI proxy's counters, when it runs (`GET /system/proxy`).
+    pub proxy: Option<Arc<crate::proxy::metrics::Metrics>>,
     /// Set once every front end is up; `/readyz` answers 503 before.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -230,6 +230,43 @@ impl Metrics {
         }
     }
 
+    /// The same figures as JSON, for the dashboard (`GET /system/proxy`):
+    /// requests by route, every counter by name and labels, p50/p99 of each stage
+    /// in milliseconds.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let requests: serde_json::Map<String, serde_json::Value> = ROUTES
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    (*r).to_owned(),
+                    self.requests[i].load(Ordering::Relaxed).into(),
+                )
+            })
+            .collect();
+        let counts: Vec<serde_json::Value> = COUNTS
+            .iter()
+            .enumerate()
+            .map(|(i, (_, name, labels))| {
+                serde_json::json!({"name": name, "labels": labels,
+                    "value": self.counts[i].load(Ordering::Relaxed)})
+            })
+            .collect();
+        let stages: serde_json::Map<String, serde_json::Value> = STAGES
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, name))| {
+                let h = self.stages[i].lock().ok()?;
+                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1e3;
+                Some((
+                    (*name).to_owned(),
+                    serde_json::json!({"count": h.len(), "p50_ms": ms(0.5), "p99_ms": ms(0.99)}),
+                ))
+            })
+            .collect();
+        serde_json::json!({"requests": requests, "counts": counts, "stages": stages})
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -178,6 +178,11 @@ impl Proxy {
         &self.metrics
     }
 
+    /// The counters, shared (the dashboard shows them through the HTTP API).
+    pub fn metrics_handle(&self) -> Arc<metrics::Metrics> {
+        self.metrics.clone()
+    }
+
     /// Cache entries held (0 without a cache).
     pub fn cache_len(&self) -> usize {
         self.cache.as_ref().map_or(0, |c| c.len())

@@ -234,6 +234,7 @@ async function canvasInk(page) {
   await r.check('the pipelines view says when no vectorizer is configured', async () => {
     await auth.page.goto(AUTH + '/ui/#/pipelines');
     await auth.page.locator('#no-vectorizers').waitFor(T);
+    await auth.page.locator('#no-proxy').waitFor(T);
   });
 
   await r.check('the page made no request to another host and logged no JavaScript error', async () => {

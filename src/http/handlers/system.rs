@@ -15,6 +15,19 @@ pub fn healthz() -> Response {
     Response::ok(json!({"status": "ok"}))
 }
 
+/// `GET /system/proxy`: the AI proxy's counters (`{"enabled": false}` when it
+/// does not run).
+pub fn proxy_stats(state: &State) -> Response {
+    match &state.proxy {
+        Some(m) => {
+            let mut v = m.snapshot();
+            v["enabled"] = json!(true);
+            Response::ok(v)
+        }
+        None => Response::ok(json!({"enabled": false})),
+    }
+}
+
 /// Readiness: 200 once recovery is done and every front end is up, 503 before
 /// that and while stopping.
 pub fn readyz(state: &State) -> Response {
