@@ -507,3 +507,15 @@ fn sessions_profiles_and_reflections() {
     let (st, v) = s.json("POST", "/vector/indexes/c/cognitive/think", "{}");
     assert_eq!(st, 501, "{v}");
 }
+
+#[test]
+fn every_remembered_task_is_listed() {
+    let s = Server::start(&[]);
+    assert_eq!(s.json("GET", "/system/tasks", "").1, json!({"tasks": []}));
+    let (st, t) = s.json("POST", "/system/aof-rewrite", "");
+    assert_eq!(st, 202, "{t}");
+    let (st, v) = s.json("GET", "/system/tasks", "");
+    assert_eq!(st, 200);
+    let id = t["id"].as_str().expect("a task id");
+    assert_eq!(v["tasks"][0]["id"].as_str(), Some(id), "{v} {t}");
+}

@@ -1,6 +1,6 @@
 // Indexes: the list with counts, metric, precision, memory, text language and
 // maintenance state; create, delete (confirmed), compress, vacuum, refine;
-// snapshot and log rewrite; the tasks started here with their progress.
+// snapshot and log rewrite; the server's tasks with their progress.
 
 import { del, enc, get, post } from './api.js';
 import { clear, confirmDialog, field, fmtBytes, fmtDuration, fmtNum, h, table, toast } from './dom.js';
@@ -22,24 +22,24 @@ export function track(task, what) {
 
 const done = (t) => t.status === 'completed' || t.status === 'failed';
 
+// Every task the server remembers (started from any client), labelled with what
+// this tab asked for when it started it.
 async function pollTasks(box) {
-  const all = loadTasks();
-  for (const t of all) {
-    if (done(t)) continue;
-    try {
-      Object.assign(t, await get('/system/tasks/' + enc(t.id)));
-    } catch (e) {
-      if (e.status === 404) { t.status = 'failed'; t.error = 'forgotten by the server (restarted?)'; }
-    }
+  const local = loadTasks();
+  const { tasks } = await get('/system/tasks');
+  const label = new Map(local.map((t) => [t.id, t.what]));
+  const all = tasks.map((t) => ({ ...t, what: label.get(t.id) || (t.progress_message || '').split(':')[0] })).reverse();
+  for (const t of local) {
+    if (!tasks.some((s) => s.id === t.id) && !done(t)) { t.status = 'failed'; t.error = 'forgotten by the server (restarted?)'; }
   }
-  saveTasks(all);
+  saveTasks(local.filter((t) => tasks.some((s) => s.id === t.id)));
   renderTasks(box, all);
   return all.some((t) => !done(t));
 }
 
 function renderTasks(box, all) {
   clear(box);
-  if (!all.length) { box.append(h('p', { class: 'muted' }, 'No task started from this tab.')); return; }
+  if (!all.length) { box.append(h('p', { class: 'muted' }, 'No task has run since the server started.')); return; }
   box.append(table(['task', 'id', 'status', 'progress', 'error'], all.slice().reverse().map((t) =>
     h('tr', { class: 'task-' + t.status },
       h('td', {}, t.what || ''), h('td', { class: 'mono' }, t.id.slice(0, 8)),

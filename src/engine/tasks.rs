@@ -94,6 +94,15 @@ impl Tasks {
         }
     }
 
+    /// Every task the registry remembers, newest first.
+    pub fn list(&self) -> Vec<Task> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.1.iter()
+            .rev()
+            .filter_map(|id| g.0.get(id).cloned())
+            .collect()
+    }
+
     pub fn get(&self, id: &str) -> Option<Task> {
         self.inner
             .lock()
@@ -105,6 +114,11 @@ impl Tasks {
 }
 
 impl Engine {
+    /// Every remembered task (at most [`TASKS_MAX`]), newest first.
+    pub fn tasks(&self) -> Vec<Task> {
+        self.inner.tasks.list()
+    }
+
     /// A task by id.
     pub fn task(&self, id: &str) -> Result<Task> {
         self.inner

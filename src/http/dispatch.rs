@@ -74,6 +74,7 @@ pub async fn run(state: &State, route: &Route, b: &[u8]) -> Result<Response, Api
         Route::RevokeKey { id } => keys::revoke(state, id).await,
         Route::Vectorizers => rag::vectorizers(state),
         Route::ProxyStats => Ok(system::proxy_stats(state)),
+        Route::Tasks => Ok(system::tasks(state)),
         Route::VectorizerTrigger { name } => rag::trigger(state, name),
         Route::UiAsset { name } => ui::assets::serve(name),
         Route::Ui(a) => match a {

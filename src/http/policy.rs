@@ -54,6 +54,7 @@ pub fn need(route: &Route) -> (Role, Ns<'_>) {
         | Route::AofRewrite
         | Route::Vectorizers
         | Route::ProxyStats
+        | Route::Tasks
         | Route::VectorizerTrigger { .. } => (Admin, Ns::All),
         Route::CreateKey | Route::ListKeys | Route::RevokeKey { .. } => (Admin, Ns::All),
         Route::Graph(a) => match a {

@@ -131,6 +131,7 @@ pub enum Route {
     },
     Vectorizers,
     ProxyStats,
+    Tasks,
     VectorizerTrigger {
         name: String,
     },
@@ -212,6 +213,7 @@ impl Route {
             Route::CreateKey | Route::ListKeys | Route::RevokeKey { .. } => "auth_keys",
             Route::Vectorizers | Route::VectorizerTrigger { .. } => "vectorizers",
             Route::ProxyStats => "proxy_stats",
+            Route::Tasks => "tasks",
             Route::UiAsset { .. } => "ui_asset",
             Route::Ui(a) => match a {
                 UiAction::Search => "ui_search",
@@ -392,6 +394,10 @@ pub fn resolve(method: &str, path: &str, segs: &[String]) -> Result<Route, ApiEr
             "GET" => Ok(Route::KvGet { key: own(key) }),
             "POST" | "PUT" => Ok(Route::KvSet { key: own(key) }),
             "DELETE" => Ok(Route::KvDelete { key: own(key) }),
+            _ => Err(wrong()),
+        },
+        ["system", "tasks"] => match m {
+            "GET" => Ok(Route::Tasks),
             _ => Err(wrong()),
         },
         ["system", "tasks", id] => match m {

@@ -61,6 +61,12 @@ pub async fn aof_rewrite(state: &State) -> Result<Response, ApiError> {
     Ok(accepted(&state.engine.start_snapshot("aof-rewrite").await?))
 }
 
+/// `GET /system/tasks`: every task the server remembers, newest first.
+pub fn tasks(state: &State) -> Response {
+    let list: Vec<serde_json::Value> = state.engine.tasks().iter().map(task_json).collect();
+    Response::ok(json!({ "tasks": list }))
+}
+
 pub fn task(state: &State, id: &str) -> Result<Response, ApiError> {
     Ok(Response::ok(task_json(&state.engine.task(id)?)))
 }
