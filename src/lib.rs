@@ -15,6 +15,7 @@ pub mod engine;
 pub mod http;
 pub mod json_floats;
 pub mod limits;
+pub mod llm;
 pub mod mcp;
 pub mod proxy;
 pub mod rag;

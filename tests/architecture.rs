@@ -98,6 +98,7 @@ const RULES: &[Rule] = &[
             "src/embed/",
             "src/rag/",
             "src/proxy/",
+            "src/llm.rs",
             "src/main.rs",
             "src/lib.rs",
             "src/limits.rs",

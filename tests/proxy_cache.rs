@@ -236,3 +236,128 @@ fn a_broken_embedder_degrades_to_passthrough() {
         "{m}"
     );
 }
+
+/// Query rewriting and grounded HyDe with a scripted LLM (exact assertions on
+/// what each model call saw): a follow-up question is rewritten into a standalone
+/// one, the hypothesis is grounded on the index's snippets, the context that
+/// reaches the upstream is the rewritten question's; when the LLM fails, plain
+/// retrieval still injects context (the safety net) and the failure is counted.
+#[test]
+fn rewriting_and_hyde_refine_what_rag_searches() {
+    let script = |r: &upstream::Seen| {
+        let body = r.json();
+        let system = body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        if system.contains("query rewriting engine") {
+            upstream::Reply::Json(
+                200,
+                harness::completion("How often should tomato plants be watered?"),
+            )
+        } else if system.contains("Write a short passage") {
+            upstream::Reply::Json(
+                200,
+                harness::completion("Tomato plants need deep watering twice a week."),
+            )
+        } else {
+            upstream::Reply::Json(200, harness::completion("ok"))
+        }
+    };
+    let up = upstream(script);
+    let model = local_model();
+    let extra: Vec<&str> = model.iter().map(String::as_str).collect();
+    let p = start(
+        &format!(
+            "target_url: {u}\nrag_enabled: true\nrag_index: kb\nrag_threshold: 0.3\nrag_top_k: 1\nrag_use_hyde: true\nllm: {{base_url: '{u}/v1', model: big}}\nfast_llm: {{base_url: '{u}/v1', model: small}}\n",
+            u = up.url
+        ),
+        &extra,
+    );
+    p.api(
+        "/vector/actions/create",
+        json!({"index_name": "kb", "metric": "cosine"}),
+    );
+    p.api(
+        "/vector/actions/add-batch",
+        json!({"index_name": "kb", "vectors": [
+            {"id": "g#0", "metadata": {"content": "Water tomato plants deeply twice a week; more in a heat wave.", "filename": "garden.md"}},
+            {"id": "g#1", "metadata": {"content": "Espresso is brewed at nine bars of pressure.", "filename": "coffee.md"}}]}),
+    );
+    let q = json!({"model": "m", "messages": [
+        {"role": "user", "content": "I am growing tomatoes on my balcony."},
+        {"role": "assistant", "content": "Nice! What would you like to know?"},
+        {"role": "user", "content": "How often?"}]});
+    let r = post_json(&p.proxy, "/v1/chat/completions", &q);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen: Vec<_> = up.seen.lock().unwrap().iter().map(|s| s.json()).collect();
+    assert_eq!(seen.len(), 3, "rewrite, HyDe, then the chat: {seen:?}");
+    assert_eq!(seen[0]["model"], "small");
+    let transcript = seen[0]["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        transcript.ends_with("User: How often?") && transcript.contains("Assistant: Nice!"),
+        "{transcript}"
+    );
+    assert_eq!(seen[1]["model"], "big");
+    assert!(
+        seen[1]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Water tomato plants deeply"),
+        "HyDe is grounded on the index"
+    );
+    assert_eq!(
+        seen[1]["messages"][1]["content"],
+        "How often should tomato plants be watered?"
+    );
+    let last = seen[2]["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        last.contains("Water tomato plants deeply") && !last.contains("Espresso"),
+        "{last}"
+    );
+    assert!(
+        last.contains("How often should tomato plants be watered?"),
+        "{last}"
+    );
+    let m = p.metrics();
+    assert!(
+        m.contains("kektor_proxy_rag_rewritten_total 1")
+            && m.contains("kektor_proxy_rag_hyde_total 1"),
+        "{m}"
+    );
+    drop(p);
+
+    // A dead LLM: the chat still gets context from plain retrieval.
+    let up = upstream(harness::llm(None));
+    let p = start(
+        &format!(
+            "target_url: {}\nrag_enabled: true\nrag_index: kb\nrag_threshold: 0.3\nrag_top_k: 1\nrag_use_hyde: true\nllm: {{base_url: 'http://127.0.0.1:1/v1'}}\n",
+            up.url
+        ),
+        &extra,
+    );
+    p.api(
+        "/vector/actions/create",
+        json!({"index_name": "kb", "metric": "cosine"}),
+    );
+    p.api(
+        "/vector/actions/add-batch",
+        json!({"index_name": "kb", "vectors": [{"id": "g#0", "metadata": {"content": "Water tomato plants deeply twice a week.", "filename": "garden.md"}}]}),
+    );
+    let r = post_json(&p.proxy, "/v1/chat/completions", &q);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sent = up.last().json();
+    let last = sent["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(last.contains("Water tomato plants deeply"), "{last}");
+    let m = p.metrics();
+    assert!(
+        m.contains("kektor_proxy_degraded_total{stage=\"rewrite\"} 1"),
+        "{m}"
+    );
+}

@@ -167,6 +167,13 @@ pub struct ProxyConfig {
     pub rag_hybrid_alpha: f32,
     pub rag_use_graph: bool,
     pub rag_system_prompt: String,
+    /// Query rewriting (CQR) of multi-turn chats: `fast_llm`, else `llm`; None
+    /// when neither is configured (the last user message is searched as is).
+    pub rewriter: Option<crate::rag::config::LlmYaml>,
+    pub rag_rewriter_prompt: String,
+    /// Grounded HyDe (`rag_use_hyde`): the `llm` that writes the hypothesis.
+    pub hyde: Option<crate::rag::config::LlmYaml>,
+    pub rag_grounded_hyde_prompt: String,
     pub upstream_timeout: Duration,
     pub upstream_connect_timeout: Duration,
     pub max_body_bytes: usize,
@@ -203,8 +210,8 @@ pub fn listen_addr(v: &str) -> String {
 
 fn resolve(y: ProxyYaml) -> Result<ProxyConfig, ProxyError> {
     let bad = |m: String| Err(ProxyError::Config(m));
-    if y.rag_use_hyde {
-        return bad("rag_use_hyde: grounded HyDe is not available in this version of kektordb-rs (set it to false)".into());
+    if y.rag_use_hyde && y.llm.is_none() {
+        return bad("rag_use_hyde: grounded HyDe needs an llm: block (the model that writes the hypothetical answer)".into());
     }
     if y.rag_use_adaptive {
         return bad("rag_use_adaptive: the adaptive retriever is not available in this version of kektordb-rs (set it to false)".into());
@@ -308,6 +315,18 @@ fn resolve(y: ProxyYaml) -> Result<ProxyConfig, ProxyError> {
         } else {
             y.rag_system_prompt
         },
+        rewriter: y.fast_llm.clone().or_else(|| y.llm.clone()),
+        rag_rewriter_prompt: if y.rag_rewriter_prompt.trim().is_empty() {
+            super::refine::DEFAULT_REWRITER_PROMPT.into()
+        } else {
+            y.rag_rewriter_prompt
+        },
+        hyde: y.llm.clone().filter(|_| y.rag_use_hyde),
+        rag_grounded_hyde_prompt: if y.rag_grounded_hyde_prompt.trim().is_empty() {
+            super::refine::DEFAULT_HYDE_PROMPT.into()
+        } else {
+            y.rag_grounded_hyde_prompt
+        },
         upstream_timeout: duration("upstream_timeout", &y.upstream_timeout)?,
         upstream_connect_timeout: duration(
             "upstream_connect_timeout",
@@ -400,7 +419,7 @@ mod tests {
     #[test]
     fn refusals() {
         for (text, word) in [
-            ("rag_use_hyde: true", "not available"),
+            ("rag_use_hyde: true", "needs an llm"),
             ("rag_use_adaptive: true", "not available"),
             ("target_url: localhost:1", "target_url"),
             ("firewall_threshold: 3", "firewall_threshold"),

@@ -79,6 +79,8 @@ pub struct Handler {
     /// With a root token: who may use the admin routes (`/metrics`,
     /// `/cache/invalidate`); the other routes carry the upstream's own credentials.
     pub admin: Option<AdminAuth>,
+    /// Query rewriting of multi-turn chats and grounded HyDe (see `refine.rs`).
+    pub refiners: super::refine::Refiners,
     /// When each stage last logged a failure (unix ms), so a broken embedder
     /// logs once a second, not once a request.
     last_warn: [AtomicI64; 4],
@@ -100,10 +102,11 @@ impl Handler {
         firewall: Option<Firewall>,
         cache: Option<Arc<Cache>>,
         metrics: Arc<Metrics>,
-        admin: Option<AdminAuth>,
+        refiners: super::refine::Refiners,
     ) -> Handler {
         Handler {
-            admin,
+            admin: None,
+            refiners,
             engine,
             cfg,
             client,
@@ -400,8 +403,43 @@ impl Handler {
         let mut sources = Vec::new();
         if self.cfg.rag_enabled && !task {
             let t = Instant::now();
-            let v = self.embed(&self.cfg.rag_index, &query, &mut memo).await;
-            match rag::retrieve(&self.engine, &self.cfg, &query, v).await {
+            let mut q = query.clone();
+            if let (Some(m), Some(tr)) = (
+                &self.refiners.rewriter,
+                super::refine::transcript(&req.body),
+            ) {
+                match super::refine::rewrite(m, &self.cfg.rag_rewriter_prompt, &tr).await {
+                    Ok(r) => {
+                        q = r;
+                        self.metrics.count(Count::Rewritten);
+                    }
+                    Err(e) => self.degraded(Count::DegradedRewrite, "query rewriting", &e),
+                }
+            }
+            let v = if q == query {
+                self.embed(&self.cfg.rag_index, &q, &mut memo).await
+            } else {
+                self.embed(&self.cfg.rag_index, &q, &mut Memo::new()).await
+            };
+            let mut found = Ok(None);
+            if let (Some(m), Some(v0)) = (&self.refiners.hyde, &v) {
+                match super::refine::hypothesis(&self.engine, &self.cfg, m, &q, v0.clone()).await {
+                    Ok(Some(h)) => {
+                        let hv = self.embed(&self.cfg.rag_index, &h, &mut Memo::new()).await;
+                        if hv.is_some() {
+                            found = rag::retrieve(&self.engine, &self.cfg, &q, hv).await;
+                            self.metrics.count(Count::HydeUsed);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.degraded(Count::DegradedHyde, "HyDe", &e),
+                }
+            }
+            // The safety net: plain retrieval when HyDe found nothing or failed.
+            if !matches!(found, Ok(Some(_))) {
+                found = rag::retrieve(&self.engine, &self.cfg, &q, v).await;
+            }
+            match found {
                 Ok(Some(ctx)) => {
                     req.inject(ctx.prompt);
                     out.body = req.to_bytes();

@@ -56,6 +56,10 @@ pub enum Count {
     DegradedFirewall,
     DegradedCache,
     DegradedRag,
+    DegradedRewrite,
+    DegradedHyde,
+    Rewritten,
+    HydeUsed,
     RagInjected,
     RagNoContext,
     UpstreamUnreachable,
@@ -64,7 +68,7 @@ pub enum Count {
     BadRequest,
 }
 
-const COUNTS: [(Count, &str, &str); 19] = [
+const COUNTS: [(Count, &str, &str); 23] = [
     (
         Count::BlockStatic,
         "kektor_proxy_blocks_total",
@@ -131,6 +135,18 @@ const COUNTS: [(Count, &str, &str); 19] = [
         "stage=\"rag\"",
     ),
     (
+        Count::DegradedRewrite,
+        "kektor_proxy_degraded_total",
+        "stage=\"rewrite\"",
+    ),
+    (
+        Count::DegradedHyde,
+        "kektor_proxy_degraded_total",
+        "stage=\"hyde\"",
+    ),
+    (Count::Rewritten, "kektor_proxy_rag_rewritten_total", ""),
+    (Count::HydeUsed, "kektor_proxy_rag_hyde_total", ""),
+    (
         Count::RagInjected,
         "kektor_proxy_rag_total",
         "result=\"injected\"",
@@ -171,7 +187,7 @@ const ROUTES: [&str; 6] = [
 
 pub struct Metrics {
     requests: [AtomicU64; 6],
-    counts: [AtomicU64; 19],
+    counts: [AtomicU64; 23],
     stages: Vec<Mutex<Histogram<u64>>>,
 }
 

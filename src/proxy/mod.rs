@@ -24,6 +24,7 @@ pub mod forward;
 pub mod handler;
 pub mod metrics;
 pub mod rag;
+pub mod refine;
 pub mod server;
 pub mod wire;
 
@@ -147,20 +148,30 @@ impl Proxy {
                 body_idle_timeout: Some(cfg.upstream_timeout),
             })
             .map_err(|e| ProxyError::Start(e.to_string()))?;
+        let model = |llm: &Option<crate::rag::config::LlmYaml>| -> Result<_, ProxyError> {
+            llm.as_ref()
+                .filter(|_| cfg.rag_enabled)
+                .map(|l| crate::llm::ChatModel::new(edge, l, cfg.upstream_timeout))
+                .transpose()
+                .map_err(ProxyError::Config)
+        };
+        let (rewriter, hyde) = (model(&cfg.rewriter)?, model(&cfg.hyde)?);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         if let Some(c) = &cache {
             edge.spawn(c.clone().sweeper(cfg.cache_vacuum_interval, stopped));
         }
         let addr = cfg.addr.clone();
-        let handler = Arc::new(handler::Handler::new(
+        let mut handler = handler::Handler::new(
             engine.clone(),
             cfg,
             client,
             firewall,
             cache.clone(),
             metrics.clone(),
-            admin,
-        ));
+            refine::Refiners { rewriter, hyde },
+        );
+        handler.admin = admin;
+        let handler = Arc::new(handler);
         let listener = server::listen(edge, &addr, handler)?;
         Ok(Proxy {
             listener,

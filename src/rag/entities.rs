@@ -7,67 +7,24 @@
 //! file is still indexed. The call goes through the edge's HTTP client, never on a
 //! shard executor.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use super::config::LlmYaml;
 use super::error::RagError;
-use crate::edge::client::ClientOptions;
-use crate::edge::{Edge, HttpClient};
+use crate::edge::Edge;
 use crate::limits::{RAG_ENTITIES_MAX, RAG_ENTITY_PREVIEW_CHARS, RAG_LLM_TIMEOUT};
-
-pub const DEFAULT_BASE_URL: &str = "http://localhost:11434/v1";
-pub const DEFAULT_MODEL: &str = "qwen3:4b";
-pub const DEFAULT_API_KEY: &str = "kektor";
+use crate::llm::ChatModel;
 
 const PROMPT: &str = "You are an entity extraction system. Read the document and return the top 3-5 key entities (Concepts, Projects, Technologies, People) it is about. Return a JSON array of strings, for example [\"Rust\", \"HNSW\"]. Return ONLY JSON.";
 
 pub struct EntityExtractor {
-    client: HttpClient,
-    url: String,
-    model: String,
-    api_key: String,
-    temperature: f32,
-    max_tokens: usize,
+    model: ChatModel,
 }
 
 impl EntityExtractor {
     pub fn new(edge: &Edge, llm: &LlmYaml) -> Result<EntityExtractor, RagError> {
-        match llm.provider.as_str() {
-            "" | "openai" | "ollama" => {}
-            other => {
-                return Err(RagError::Config(format!(
-                    "llm.provider '{other}' is not available (openai, ollama: OpenAI-compatible chat APIs)"
-                )))
-            }
-        }
-        let base = if llm.base_url.is_empty() {
-            DEFAULT_BASE_URL
-        } else {
-            llm.base_url.trim_end_matches('/')
-        };
-        let client = edge
-            .http_client(ClientOptions {
-                timeout: RAG_LLM_TIMEOUT,
-                connect_timeout: Duration::from_secs(5),
-                ..ClientOptions::default()
-            })
-            .map_err(|e| RagError::Config(e.to_string()))?;
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_owned()
-            } else {
-                s.to_owned()
-            }
-        };
         Ok(EntityExtractor {
-            client,
-            url: format!("{base}/chat/completions"),
-            model: or(&llm.model, DEFAULT_MODEL),
-            api_key: or(&llm.api_key, DEFAULT_API_KEY),
-            temperature: llm.temperature,
-            max_tokens: llm.max_tokens,
+            model: ChatModel::new(edge, llm, RAG_LLM_TIMEOUT).map_err(RagError::Config)?,
         })
     }
 
@@ -86,32 +43,12 @@ impl EntityExtractor {
         if preview.trim().chars().count() <= 50 {
             return Ok(Vec::new());
         }
-        let mut body = json!({
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": PROMPT},
-                {"role": "user", "content": preview},
-            ],
-            "temperature": self.temperature,
-            "stream": false,
-        });
-        if self.max_tokens > 0 {
-            body["max_tokens"] = json!(self.max_tokens);
-        }
-        let answer = self
-            .client
-            .post_json(&self.url, &body, Some(&self.api_key))
+        let text = self
+            .model
+            .complete(PROMPT, &preview)
             .await
             .map_err(|e| format!("entity extraction: {e}"))?;
-        let msg = &answer["choices"][0]["message"];
-        let text = msg["content"]
-            .as_str()
-            .filter(|s| !s.trim().is_empty())
-            .or_else(|| msg["reasoning_content"].as_str())
-            .ok_or_else(|| {
-                "entity extraction: the answer has no choices[0].message.content".to_owned()
-            })?;
-        parse_entities(text)
+        parse_entities(&text)
     }
 }
 
