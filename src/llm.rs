@@ -7,15 +7,33 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::edge::client::ClientOptions;
 use crate::edge::{Edge, HttpClient};
-use crate::rag::config::LlmYaml;
 
 pub const DEFAULT_BASE_URL: &str = "http://localhost:11434/v1";
 pub const DEFAULT_MODEL: &str = "qwen3:4b";
 pub const DEFAULT_API_KEY: &str = "kektor";
+
+/// An `llm:` block (upstream's keys).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LlmYaml {
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub temperature: f32,
+    #[serde(default)]
+    pub max_tokens: usize,
+}
 
 pub struct ChatModel {
     client: HttpClient,

@@ -111,22 +111,7 @@ pub struct IndexYaml {
     pub text_language: String,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct LlmYaml {
-    #[serde(default)]
-    pub provider: String,
-    #[serde(default)]
-    pub base_url: String,
-    #[serde(default)]
-    pub api_key: String,
-    #[serde(default)]
-    pub model: String,
-    #[serde(default)]
-    pub temperature: f32,
-    #[serde(default)]
-    pub max_tokens: usize,
-}
+pub use crate::llm::LlmYaml;
 
 /// A vectorizer with every default applied and every value checked.
 #[derive(Clone, Debug)]
