@@ -4,6 +4,8 @@
 # recall_memory (a new server process each, on one data directory). npx caches the package in ~/.npm on first use; later runs work
 # with --offline. Prints the three answers (JSON) separated by lines "----".
 set -euo pipefail
+. "$(dirname "$0")/../deps.sh"
+need npx nodejs npm
 bin="${KEKTOR_TEST_BIN:?KEKTOR_TEST_BIN names the binary}"
 models="${KEKTOR_MODELS_DIR:?KEKTOR_MODELS_DIR names the models directory}"
 pkg="@modelcontextprotocol/inspector@2.12.0"

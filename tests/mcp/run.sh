@@ -6,6 +6,8 @@
 set -euo pipefail
 ver="${1:?usage: tests/mcp/run.sh MCP_SDK_VERSION}"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../deps.sh"
+need_venv
 venv="${KEKTOR_MCP_VENV_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/venvs}/mcp-$ver"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mcp, jsonschema" 2>/dev/null; then
   rm -rf "$venv"

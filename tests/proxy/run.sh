@@ -8,6 +8,8 @@
 # target/debug/kektordb).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../deps.sh"
+need_venv
 root="$here/../.."
 venv="${KEKTOR_PROXY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/venvs/proxy-clients-1}"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, xllamacpp" 2>/dev/null; then

@@ -3,6 +3,8 @@
 # server at $KEKTOR_TEST_ADDR (host:port). Creates its own virtualenv on first use.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../deps.sh"
+need_venv
 venv="${KEKTOR_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/venvs/client-0.6.2}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"

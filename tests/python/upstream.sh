@@ -4,6 +4,8 @@
 # (host:port). The sdist and the virtualenv are cached outside the clone.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../deps.sh"
+need_venv
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kektordb"
 venv="${KEKTOR_TEST_VENV:-$cache/venvs/client-0.6.2}"
 if [ ! -x "$venv/bin/python" ]; then

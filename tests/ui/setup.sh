@@ -6,18 +6,9 @@
 set -euo pipefail
 cache="${KEKTOR_UI_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kektordb/ui-node}"
 version="1.65.1"
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q chromium >/dev/null 2>&1 || {
-      apt-get update -q >/dev/null
-      apt-get install -y -q chromium >/dev/null
-    }
-  else
-    sudo -n apt-get install -y -q chromium >/dev/null
-  fi
-fi
-command -v node >/dev/null || { echo "node is missing (apt-get install nodejs npm)" >&2; exit 1; }
+. "$(dirname "$0")/../deps.sh"
+need chromium chromium
+need npm nodejs npm
 have=""
 if [ -f "$cache/node_modules/playwright-core/package.json" ]; then
   have=$(node -p "require('$cache/node_modules/playwright-core/package.json').version")
