@@ -140,6 +140,20 @@ impl Engine {
         self.create_index(spec.into_config()?).await
     }
 
+    /// Creates an index from `spec` unless one of that name exists (front ends that
+    /// create their index on demand: pipelines, the proxy, MCP). An index created
+    /// by another caller meanwhile counts as existing.
+    pub async fn ensure_index(&self, spec: IndexSpec) -> Result<()> {
+        if self.catalog().get(&spec.index_name).is_ok() {
+            return Ok(());
+        }
+        let name = spec.index_name.clone();
+        match self.create_index_from(spec).await {
+            Err(_) if self.catalog().get(&name).is_ok() => Ok(()),
+            r => r,
+        }
+    }
+
     /// An index's configuration, from the catalog (no shard is asked).
     pub fn config(&self, name: &str) -> Result<IndexConfig> {
         Ok(self.catalog().get(name)?.config.clone())

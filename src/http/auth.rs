@@ -8,14 +8,7 @@ use super::errors::ApiError;
 use super::request::Authorization;
 use crate::auth::{Keys, Principal};
 
-/// Constant-time comparison of the presented token with the configured one.
-fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
-    let mut diff = presented.len() ^ expected.len();
-    for (i, e) in expected.iter().enumerate() {
-        diff |= usize::from(presented.get(i).copied().unwrap_or(0) ^ e);
-    }
-    diff == 0
-}
+use crate::auth::same_secret as token_matches;
 
 /// The token of a `Bearer` credential, if that is what `header` holds.
 fn bearer(header: &str) -> Option<&str> {

@@ -51,10 +51,7 @@ impl AdminAuth {
             .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim())
             .ok_or(ProxyError::Unauthorized)?;
-        let root = self.root.as_bytes();
-        let same = token.len() == root.len()
-            && token.bytes().zip(root).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
-        if same {
+        if crate::auth::same_secret(token.as_bytes(), self.root.as_bytes()) {
             return Ok(());
         }
         let who = self

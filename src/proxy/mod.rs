@@ -47,28 +47,6 @@ pub struct Proxy {
     cache: Option<Arc<cache::Cache>>,
 }
 
-/// Creates a cosine index for guard prompts when it is missing.
-async fn ensure_index(engine: &Engine, name: &str) -> Result<(), ProxyError> {
-    if engine.config(name).is_ok() {
-        return Ok(());
-    }
-    let spec = IndexSpec {
-        index_name: name.to_owned(),
-        metric: "cosine".into(),
-        precision: String::new(),
-        m: 16,
-        ef_construction: 200,
-        text_language: String::new(),
-        maintenance: None,
-        auto_links: None,
-        memory_config: None,
-    };
-    match engine.create_index_from(spec).await {
-        Err(_) if engine.config(name).is_ok() => Ok(()),
-        r => r.map_err(ProxyError::from),
-    }
-}
-
 impl Proxy {
     /// Starts the proxy on the edge runtime: the dedicated embedder (when
     /// proxy.yaml names one), the firewall and cache indexes, the listener, the
@@ -102,7 +80,14 @@ impl Proxy {
                 &cfg.firewall_index,
                 cfg.firewall_threshold,
             )?;
-            edge.block_on(ensure_index(engine, &cfg.firewall_index))?;
+            // A cosine index for the guard prompts, when it is missing.
+            edge.block_on(engine.ensure_index(IndexSpec {
+                index_name: cfg.firewall_index.clone(),
+                metric: "cosine".into(),
+                m: 16,
+                ef_construction: 200,
+                ..IndexSpec::default()
+            }))?;
             Some(f)
         } else {
             None

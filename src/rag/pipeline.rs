@@ -206,9 +206,6 @@ impl Pipeline {
     }
 
     async fn ensure_index(&self, engine: &Engine) -> Result<(), RagError> {
-        if engine.index_names().iter().any(|n| n == &self.v.index) {
-            return Ok(());
-        }
         let c = &self.v.index_config;
         let or = |s: &str, d: &str| {
             if s.is_empty() {
@@ -224,16 +221,9 @@ impl Pipeline {
             m: c.m,
             ef_construction: c.ef_construction,
             text_language: or(&c.text_language, "english"),
-            maintenance: None,
-            auto_links: None,
-            memory_config: None,
+            ..IndexSpec::default()
         };
-        match engine.create_index_from(spec).await {
-            Ok(()) => Ok(()),
-            // Created by someone else in the meantime.
-            Err(_) if engine.index_names().iter().any(|n| n == &self.v.index) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        Ok(engine.ensure_index(spec).await?)
     }
 
     /// One full reconcile of the folder with the index.

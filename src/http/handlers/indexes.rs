@@ -38,10 +38,11 @@ pub async fn list(state: &State) -> Result<Response, ApiError> {
     )))
 }
 
-pub async fn info(state: &State, name: &str) -> Result<Response, ApiError> {
-    let info = state.engine.info(name).await?;
-    let mut v = summary(&info);
-    let m = info.memory;
+/// `GET /vector/indexes/{name}`'s body: the summary, dimension, maintenance and
+/// memory by part (the dashboard's overview starts from it too).
+pub fn info_json(info: &IndexInfo) -> Value {
+    let mut v = summary(info);
+    let m = &info.memory;
     v["dimension"] = json!(info.dim);
     v["maintenance"] = maintenance_json(&info.config.maintenance);
     v["memory"] = json!({
@@ -53,7 +54,12 @@ pub async fn info(state: &State, name: &str) -> Result<Response, ApiError> {
         "text_bytes": m.text_bytes,
         "node_slots": m.rows,
     });
-    Ok(Response::ok(v))
+    v
+}
+
+pub async fn info(state: &State, name: &str) -> Result<Response, ApiError> {
+    let info = state.engine.info(name).await?;
+    Ok(Response::ok(info_json(&info)))
 }
 
 pub async fn drop(state: &State, name: &str) -> Result<Response, ApiError> {

@@ -15,7 +15,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use kektordb_shards::index::{GoDuration, IndexSpec, Item, MemorySpec};
-use kektordb_shards::ShardError;
 use serde_json::{json, Map, Value};
 
 use super::error::ToolError;
@@ -180,10 +179,7 @@ impl Ctx {
             }),
             ..IndexSpec::default()
         };
-        match self.wait(self.engine.create_index_from(spec)) {
-            Ok(()) | Err(EngineError::Shard(ShardError::IndexExists { .. })) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.wait(self.engine.ensure_index(spec))?)
     }
 
     /// Refuses with the fix when `index` has no embedder.

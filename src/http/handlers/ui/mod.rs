@@ -10,7 +10,7 @@ pub mod search;
 
 use serde_json::{json, Map, Value};
 
-use super::indexes::{maintenance_json, summary};
+use super::indexes::info_json;
 use crate::http::errors::ApiError;
 use crate::http::response::Response;
 use crate::http::state::State;
@@ -38,19 +38,8 @@ pub async fn overview(state: &State) -> Result<Response, ApiError> {
     let mut indexes = Vec::new();
     for info in engine.list_indexes().await? {
         let name = info.config.name.clone();
-        let mut v = summary(&info);
+        let mut v = info_json(&info);
         let m = info.memory;
-        v["dimension"] = json!(info.dim);
-        v["maintenance"] = maintenance_json(&info.config.maintenance);
-        v["memory"] = json!({
-            "vectors_bytes": m.vectors_bytes,
-            "rescore_bytes": m.rescore_bytes,
-            "graph_bytes": m.graph_bytes,
-            "ids_bytes": m.ids_bytes,
-            "metadata_bytes": m.metadata_bytes,
-            "text_bytes": m.text_bytes,
-            "node_slots": m.rows,
-        });
         v["memory_bytes"] = json!(
             m.vectors_bytes
                 + m.rescore_bytes
