@@ -82,6 +82,7 @@ const RULES: &[Rule] = &[
             "std::thread",
             "std::net",
             "kektordb::",
+            "rayon",
         ],
     },
     Rule {
@@ -116,6 +117,12 @@ const RULES: &[Rule] = &[
             "std::net::TcpStream",
             "reqwest::",
         ],
+    },
+    Rule {
+        name: "threads that compute (rayon) belong to the edge's CPU pool and the embedder",
+        under: "src/",
+        except: &["src/edge/", "src/embed/local/"],
+        words: &["rayon"],
     },
     Rule {
         name: "front ends reach the database through the engine, not through http",

@@ -135,8 +135,12 @@ fn main() {
             metadata: Default::default(),
         })
         .collect();
-    let dim = set.check_batch("bench", &items).expect("valid batch");
-    set.set_dim("bench", dim).expect("index exists");
+    // The API takes at most BATCH_MAX items per request: check the base in slices
+    // of that size, as a client would send it.
+    for slice in items.chunks(kektordb_shards::limits::BATCH_MAX) {
+        let dim = set.check_batch("bench", slice).expect("valid batch");
+        set.set_dim("bench", dim).expect("index exists");
+    }
     let parts = set.split_batch(items);
 
     let t0 = Instant::now();

@@ -3,7 +3,14 @@
 //! with a timeout (the job itself runs to completion; its result is dropped if
 //! nobody waits any more). The threads are not pinned, so they float on the cores
 //! the shard executors leave.
+//!
+//! Beside them, a rayon pool of as many threads ([`CpuPool::wide`]) lets one job
+//! split its own work (a single short text embedded alone, whose matrix products
+//! would otherwise use one core while the others idle). A job that goes wide blocks
+//! its pool thread while the rayon threads work, so no more than `threads` threads
+//! compute at once however many jobs go wide.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::EdgeError;
@@ -13,12 +20,20 @@ type CpuJob = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct CpuPool {
     tx: flume::Sender<CpuJob>,
+    wide: Arc<rayon::ThreadPool>,
+    threads: usize,
 }
 
 impl CpuPool {
     pub fn start(threads: usize, queue_max: usize) -> Result<CpuPool, EdgeError> {
         let (tx, rx) = flume::bounded::<CpuJob>(queue_max.max(1));
-        for i in 0..threads.max(1) {
+        let threads = threads.max(1);
+        let wide = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("edge-wide-{i}"))
+            .build()
+            .map_err(|e| EdgeError::Start(e.to_string()))?;
+        for i in 0..threads {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("edge-cpu-{i}"))
@@ -29,7 +44,23 @@ impl CpuPool {
                 })
                 .map_err(|e| EdgeError::Start(e.to_string()))?;
         }
-        Ok(CpuPool { tx })
+        Ok(CpuPool {
+            tx,
+            wide: Arc::new(wide),
+            threads,
+        })
+    }
+
+    /// How many threads the pool computes on.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `f` (from inside a pool job) with the pool's rayon threads available
+    /// to it: rayon calls in `f` (e.g. a matrix product asked for
+    /// `Threads(pool.threads())`) split over them. Blocks the calling thread.
+    pub fn wide<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.wide.install(f)
     }
 
     /// Jobs waiting for a thread.

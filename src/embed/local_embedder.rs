@@ -1,14 +1,15 @@
 //! The `local` embedder as a service: texts are cut into batches of
 //! [`EMBED_BATCH_MAX`], each batch is tokenized on the CPU pool, split into as
 //! many parts of equal work as the pool has threads ([`local::balance`]), and the
-//! parts run side by side on the pool. Every job waits in the pool's bounded
+//! parts run side by side on the pool. A batch of one text (a query) runs as one
+//! job whose matrix products are split over the pool's threads instead. Every job waits in the pool's bounded
 //! queue (full: [`EdgeError::Busy`]) and is awaited with the configured timeout.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::EmbedError;
-use super::local::{self, LocalModel};
+use super::local::{self, LocalModel, Threads};
 use crate::edge::{Edge, EdgeError};
 use crate::engine::{EmbedFuture, EmbedPurpose, TextEmbedder};
 use crate::limits::EMBED_BATCH_MAX;
@@ -57,13 +58,21 @@ impl LocalEmbedder {
                 .into_iter()
                 .filter(|p| !p.is_empty())
                 .collect();
+            // One text alone (a query) cannot be split by rows: its matrix
+            // products are split over the pool's threads instead.
+            let wide = split.len() == 1 && parts > 1;
             let mut jobs = Vec::with_capacity(split.len());
             for rows in split.clone() {
                 let (m, seqs, pool) = (model.clone(), seqs.clone(), edge.cpu().clone());
                 jobs.push(tokio::spawn(async move {
+                    let inner = pool.clone();
                     pool.run("the local embedder", timeout, move || {
                         let part: Vec<Vec<u32>> = rows.iter().map(|r| seqs[*r].clone()).collect();
-                        m.embed_tokens(&part)
+                        if wide {
+                            inner.wide(|| m.embed_tokens_on(&part, Threads(parts)))
+                        } else {
+                            m.embed_tokens(&part)
+                        }
                     })
                     .await
                 }));

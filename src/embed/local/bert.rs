@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::math;
-use super::matmul::{gemm, linear, View};
+use super::matmul::{gemm, linear, Threads, View};
 use super::weights::Weights;
 
 /// The shapes in `config.json`.
@@ -159,7 +159,8 @@ impl Bert {
 
     /// The last hidden states of `seqs` (token ids, each at most `max_positions`),
     /// packed: the rows of sequence `s` start at the sum of the earlier lengths.
-    pub fn forward(&self, seqs: &[Vec<u32>]) -> Vec<f32> {
+    /// The dense layers use `threads` (attention stays on the calling thread).
+    pub fn forward(&self, seqs: &[Vec<u32>], threads: Threads) -> Vec<f32> {
         let c = &self.config;
         let h = c.hidden;
         let total: usize = seqs.iter().map(Vec::len).sum();
@@ -190,6 +191,7 @@ impl Bert {
         let mut scores = vec![0.0f32; longest * longest];
         for l in &self.layers {
             linear(
+                threads,
                 &x,
                 total,
                 h,
@@ -200,6 +202,7 @@ impl Bert {
             );
             self.attention(seqs, &qkv, &mut ctx, &mut scores);
             linear(
+                threads,
                 &ctx,
                 total,
                 h,
@@ -214,6 +217,7 @@ impl Bert {
             self.layer_norm(&mut tmp, &l.attn_norm);
             std::mem::swap(&mut x, &mut tmp);
             linear(
+                threads,
                 &x,
                 total,
                 h,
@@ -224,6 +228,7 @@ impl Bert {
             );
             math::gelu(&mut ff);
             linear(
+                threads,
                 &ff,
                 total,
                 l.ff_out.inp,
@@ -242,11 +247,27 @@ impl Bert {
     }
 
     /// Multi-head self-attention of every sequence over its own rows of `qkv`
-    /// (row = [q | k | v]), into `ctx`.
+    /// (row = [q | k | v]), into `ctx` (on the calling thread: a few percent of
+    /// the work; splitting it by head did not pay).
     fn attention(&self, seqs: &[Vec<u32>], qkv: &[f32], ctx: &mut [f32], scores: &mut [f32]) {
+        let (h, heads) = (self.config.hidden, self.config.heads);
+        self.attend(seqs, qkv, 0..heads, ctx, h, scores)
+    }
+
+    /// Attention of the heads `heads` into `out`, a row-major buffer of `cols`
+    /// columns whose first column is head `heads.start`'s first.
+    fn attend(
+        &self,
+        seqs: &[Vec<u32>],
+        qkv: &[f32],
+        heads: std::ops::Range<usize>,
+        out_buf: &mut [f32],
+        cols: usize,
+        scores: &mut [f32],
+    ) {
         let c = &self.config;
-        let (h, heads) = (c.hidden, c.heads);
-        let d = h / heads;
+        let h = c.hidden;
+        let d = h / c.heads;
         let scale = 1.0 / (d as f32).sqrt();
         let all = View {
             offset: 0,
@@ -255,22 +276,23 @@ impl Bert {
             rs: 3 * h,
             cs: 1,
         };
-        let out = View::rows(ctx.len() / h, h);
+        let out = View::rows(out_buf.len() / cols, cols);
+        let first = heads.start;
         let mut start = 0;
         for seq in seqs {
             let n = seq.len();
             let rows = all.rows_at(start, n);
-            for head in 0..heads {
+            for head in heads.clone() {
                 let q = rows.cols(head * d, d);
                 let k = rows.cols(h + head * d, d);
                 let v = rows.cols(2 * h + head * d, d);
                 let sv = View::rows(n, n);
-                gemm(scale, qkv, q, qkv, k.t(), 0.0, scores, sv);
+                gemm(Threads(1), scale, qkv, q, qkv, k.t(), 0.0, scores, sv);
                 for r in scores[..n * n].chunks_exact_mut(n) {
                     math::softmax(r);
                 }
-                let o = out.rows_at(start, n).cols(head * d, d);
-                gemm(1.0, scores, sv, qkv, v, 0.0, ctx, o);
+                let o = out.rows_at(start, n).cols((head - first) * d, d);
+                gemm(Threads(1), 1.0, scores, sv, qkv, v, 0.0, out_buf, o);
             }
             start += n;
         }

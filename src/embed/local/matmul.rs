@@ -64,10 +64,27 @@ impl View {
     }
 }
 
+/// How many threads one product may use: 1 runs on the calling thread; more split
+/// the product over the threads of the current rayon pool (the edge's, see
+/// `edge::CpuPool::wide`), worth it only when one short sequence is embedded alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Threads(pub usize);
+
+impl Threads {
+    fn parallelism(self) -> gemm::Parallelism {
+        if self.0 > 1 {
+            gemm::Parallelism::Rayon(self.0)
+        } else {
+            gemm::Parallelism::None
+        }
+    }
+}
+
 /// `c = alpha * a * b + beta * c` for strided views into `a_buf`, `b_buf`, `c_buf`
 /// (BLAS's argument list, so the call sites read like the formula).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
+    threads: Threads,
     alpha: f32,
     a_buf: &[f32],
     a: View,
@@ -110,18 +127,55 @@ pub fn gemm(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            threads.parallelism(),
         );
     }
 }
 
 /// `out = x * w^T + bias` for `x` (n x k), `w` (m x k, PyTorch's Linear layout).
-pub fn linear(x: &[f32], n: usize, k: usize, w: &[f32], m: usize, bias: &[f32], out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+pub fn linear(
+    threads: Threads,
+    x: &[f32],
+    n: usize,
+    k: usize,
+    w: &[f32],
+    m: usize,
+    bias: &[f32],
+    out: &mut [f32],
+) {
     assert_eq!(bias.len(), m);
+    let parts = threads.0.clamp(1, m.div_ceil(64).max(1));
+    if parts == 1 {
+        return linear_one(x, n, k, w, m, bias, &mut out[..n * m]);
+    }
+    // Split the output features (rows of `w`, contiguous) over the threads: each
+    // part computes its columns into its own buffer, then they are laid side by side.
+    let step = m.div_ceil(parts);
+    let ranges: Vec<(usize, usize)> = (0..m)
+        .step_by(step)
+        .map(|c| (c, (c + step).min(m)))
+        .collect();
+    let mut bufs: Vec<Vec<f32>> = ranges.iter().map(|(a, b)| vec![0.0; n * (b - a)]).collect();
+    rayon::scope(|s| {
+        for (&(a, b), buf) in ranges.iter().zip(bufs.iter_mut()) {
+            s.spawn(move |_| linear_one(x, n, k, &w[a * k..b * k], b - a, &bias[a..b], buf));
+        }
+    });
+    for (r, row) in out[..n * m].chunks_exact_mut(m).enumerate() {
+        for (&(a, b), buf) in ranges.iter().zip(&bufs) {
+            row[a..b].copy_from_slice(&buf[r * (b - a)..(r + 1) * (b - a)]);
+        }
+    }
+}
+
+/// [`linear`] on the calling thread.
+fn linear_one(x: &[f32], n: usize, k: usize, w: &[f32], m: usize, bias: &[f32], out: &mut [f32]) {
     for row in out[..n * m].chunks_exact_mut(m) {
         row.copy_from_slice(bias);
     }
     gemm(
+        Threads(1),
         1.0,
         x,
         View::rows(n, k),
@@ -162,7 +216,7 @@ mod tests {
             let w: Vec<f32> = (0..m * k).map(|_| r()).collect();
             let bias: Vec<f32> = (0..m).map(|_| r()).collect();
             let mut out = vec![0.0; n * m];
-            linear(&x, n, k, &w, m, &bias, &mut out);
+            linear(Threads(1), &x, n, k, &w, m, &bias, &mut out);
             let want = reference(&x, View::rows(n, k), &w, View::rows(m, k).t());
             for i in 0..n * m {
                 let e = want[i] + bias[i % m];
@@ -179,10 +233,42 @@ mod tests {
         let qv = View::rows(10, 32).cols(8, 8);
         let kv = View::rows(10, 32).cols(8, 8).t();
         let mut s = vec![0.0; 100];
-        gemm(1.0, &q, qv, &kk, kv, 0.0, &mut s, View::rows(10, 10));
+        gemm(
+            Threads(1),
+            1.0,
+            &q,
+            qv,
+            &kk,
+            kv,
+            0.0,
+            &mut s,
+            View::rows(10, 10),
+        );
         let want = reference(&q, qv, &kk, kv);
         for i in 0..100 {
             assert!((s[i] - want[i]).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn split_over_threads_matches_one_thread() {
+        let mut rng = kektordb_shards::rng::SplitMix64(5);
+        let mut r = || (rng.next_u64() % 2000) as f32 / 1000.0 - 1.0;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for (n, k, m) in [(1, 8, 200), (25, 384, 1152), (7, 40, 129)] {
+            let x: Vec<f32> = (0..n * k).map(|_| r()).collect();
+            let w: Vec<f32> = (0..m * k).map(|_| r()).collect();
+            let bias: Vec<f32> = (0..m).map(|_| r()).collect();
+            let mut one = vec![0.0; n * m];
+            linear(Threads(1), &x, n, k, &w, m, &bias, &mut one);
+            for t in [2, 3] {
+                let mut split = vec![0.0; n * m];
+                pool.install(|| linear(Threads(t), &x, n, k, &w, m, &bias, &mut split));
+                assert_eq!(one, split, "{n}x{k}x{m} on {t} threads");
+            }
         }
     }
 
@@ -192,6 +278,7 @@ mod tests {
         let a = vec![0.0; 10];
         let mut c = vec![0.0; 4];
         gemm(
+            Threads(1),
             1.0,
             &a,
             View::rows(2, 6),

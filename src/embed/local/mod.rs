@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use self::bert::{Bert, BertConfig};
+pub use self::matmul::Threads;
 use self::tokenizer::WordPiece;
 use self::weights::Weights;
 use super::error::EmbedError;
@@ -131,8 +132,14 @@ impl LocalModel {
 
     /// Unit-length embeddings of already tokenized texts (see [`LocalModel::tokens`]).
     pub fn embed_tokens(&self, seqs: &[Vec<u32>]) -> Vec<Vec<f32>> {
+        self.embed_tokens_on(seqs, Threads(1))
+    }
+
+    /// [`LocalModel::embed_tokens`] with the dense layers split over `threads` of the
+    /// current rayon pool (call it inside `edge::CpuPool::wide`).
+    pub fn embed_tokens_on(&self, seqs: &[Vec<u32>], threads: Threads) -> Vec<Vec<f32>> {
         let h = self.dim();
-        let states = self.bert.forward(seqs);
+        let states = self.bert.forward(seqs, threads);
         let mut out = Vec::with_capacity(seqs.len());
         let mut row = 0;
         for seq in seqs {
