@@ -148,7 +148,7 @@ impl ShardSet {
             )),
             None => None,
         };
-        let q = plan.part_query();
+        let q = plan.part_query(self.shards.len());
         let stats_ref = stats.as_ref().map(|s| s as &dyn CorpusStats);
         let parts = self
             .shards

@@ -214,6 +214,35 @@ fn real_data_int8_reaches_099() {
     assert!(r >= 0.99, "int8 recall@10 on debian-minilm prefix {r:.4}");
 }
 
+/// Several shards search with narrowed beams (`PART_EF_PERCENT` of ef each), and an
+/// ef still means at least the recall it has on one shard, on the real set.
+#[test]
+fn narrowed_shard_beams_keep_one_shard_recall() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    let (Ok(base), Ok(queries)) = (
+        kektordb_io::read_fvecs(&dir.join("base.fvecs")),
+        kektordb_io::read_fvecs(&dir.join("queries.fvecs")),
+    ) else {
+        eprintln!("skipping: ../shared/data (debian-minilm) is absent");
+        return;
+    };
+    let n = 10_000;
+    let data: Vec<Vec<f32>> = (0..n).map(|i| base.row(i).to_vec()).collect();
+    let qs: Vec<Vec<f32>> = (0..200).map(|i| queries.row(i).to_vec()).collect();
+    let one = build(Metric::Cosine, Precision::Float32, &data, 1, |_| Map::new());
+    let two = build(Metric::Cosine, Precision::Float32, &data, 2, |_| Map::new());
+    for ef in [32, 64, 128] {
+        let (r1, r2) = (
+            recall(&one, Metric::Cosine, &data, &qs, ef, None),
+            recall(&two, Metric::Cosine, &data, &qs, ef, None),
+        );
+        assert!(
+            r2 >= r1 - 0.003,
+            "ef {ef}: 2 shards recall@10 {r2:.4} < 1 shard {r1:.4}"
+        );
+    }
+}
+
 /// Compressing a float32 index to float16 or int8 keeps the graph and the recall.
 #[test]
 fn compressed_index_keeps_recall() {

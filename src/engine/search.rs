@@ -52,13 +52,13 @@ impl Engine {
             }
             None => None,
         };
-        let (owned, p) = (index.to_owned(), plan.clone());
+        let (owned, p, shards) = (index.to_owned(), plan.clone(), self.shards());
         let parts = self
             .ask_all(move |s| {
                 let stats = stats
                     .as_deref()
                     .map(|x: &StatsSnapshot| x as &dyn CorpusStats);
-                s.search_part(&owned, &p.part_query(), stats)
+                s.search_part(&owned, &p.part_query(shards), stats)
             })
             .await?
             .into_iter()
