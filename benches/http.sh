@@ -14,7 +14,11 @@ for shards in 1 2; do
   ./target/release/kektordb -http-addr 127.0.0.1:$PORT -shards "$shards" -in-memory 2>/dev/null &
   pid=$!
   trap 'kill $pid 2>/dev/null' EXIT
-  sleep 0.5
+  # Wait until it answers (loading the built-in embedder takes a moment).
+  for _ in $(seq 200); do
+    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
   echo "# shards=$shards trivial route"
   if command -v wrk >/dev/null; then wrk -t1 -c64 -d8s "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec|Latency"; fi
   ./target/release/http-load --addr 127.0.0.1:$PORT --route healthz --connections 64 --seconds 5

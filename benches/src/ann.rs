@@ -14,8 +14,10 @@
 //! best pass. Memory: the index's own accounting (`bytes_per_vector`,
 //! `rescore_bytes_per_vector`) and what the process holds resident for it
 //! (`rss_bytes_per_vector`: resident set after the build minus before, per vector,
-//! with the base's copy freed first; freed item buffers the allocator keeps count
-//! too, so it is an upper bound).
+//! with the base's copy freed first). `--cold-dir DIR` pages int8's full-precision
+//! copy into a scratch file there, as the server does in its data directory
+//! (`rescore_paged_bytes_per_vector`; the pages rescoring touches are counted in the
+//! resident set, since they are mapped).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -40,10 +42,11 @@ struct Args {
     threads: usize,
     limit: Option<usize>,
     passes: usize,
+    cold_dir: Option<PathBuf>,
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3]");
+    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR]");
     std::process::exit(2)
 }
 
@@ -62,6 +65,7 @@ fn parse_args() -> Args {
         threads: 1,
         limit: None,
         passes: 3,
+        cold_dir: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -98,6 +102,7 @@ fn parse_args() -> Args {
             "--threads" => a.threads = num(val()).max(1),
             "--limit" => a.limit = Some(num(val())),
             "--passes" => a.passes = num(val()).max(1),
+            "--cold-dir" => a.cold_dir = Some(val().into()),
             other => usage(&format!("unknown flag {other}")),
         }
     }
@@ -114,17 +119,27 @@ fn load(path: &std::path::Path) -> Rows<f32> {
     read_fvecs(path).unwrap_or_else(|e| usage(&e.to_string()))
 }
 
-/// The resident set of this process in bytes (Linux; 0 elsewhere).
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
+/// The resident set of this process in bytes: (all, anonymous, file-backed) from
+/// `/proc/self/status` (Linux; zeros elsewhere). File-backed pages are page cache
+/// mapped in (e.g. paged rescoring rows), which the kernel may drop and read back.
+fn rss_bytes() -> (u64, u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |k| k * 1024)
+    };
+    (kb("VmRSS:"), kb("RssAnon:"), kb("RssFile:"))
 }
 
 fn main() {
     let a = parse_args();
     let rss_before = rss_bytes();
+    if let Some(dir) = &a.cold_dir {
+        kektordb_shards::rows::page_cold_rows_in(dir.clone());
+    }
     let mut base = load(&a.base);
     if let Some(l) = a.limit {
         base.data.truncate(l * base.dim);
@@ -195,8 +210,13 @@ fn main() {
     let mem = info.memory;
     let bytes_per_vector = (mem.vectors_bytes + mem.graph_bytes + mem.ids_bytes) as f64 / n as f64;
     let rescore_bytes_per_vector = mem.rescore_bytes as f64 / n as f64;
+    let rescore_paged_bytes_per_vector = mem.rescore_paged_bytes as f64 / n as f64;
     drop(base);
-    let rss_bytes_per_vector = rss_bytes().saturating_sub(rss_before) as f64 / n as f64;
+    let rss_after = rss_bytes();
+    let per_vector = |after: u64, before: u64| after.saturating_sub(before) as f64 / n as f64;
+    let rss_bytes_per_vector = per_vector(rss_after.0, rss_before.0);
+    let rss_anon_bytes_per_vector = per_vector(rss_after.1, rss_before.1);
+    let rss_file_bytes_per_vector = per_vector(rss_after.2, rss_before.2);
 
     let nq = queries.len();
     for &ef in &a.efs {
@@ -269,7 +289,10 @@ fn main() {
             "p99_us": hist.value_at_quantile(0.99) as f64 / 1000.0,
             "bytes_per_vector": bytes_per_vector.round(),
             "rescore_bytes_per_vector": rescore_bytes_per_vector.round(),
+            "rescore_paged_bytes_per_vector": rescore_paged_bytes_per_vector.round(),
             "rss_bytes_per_vector": rss_bytes_per_vector.round(),
+            "rss_anon_bytes_per_vector": rss_anon_bytes_per_vector.round(),
+            "rss_file_bytes_per_vector": rss_file_bytes_per_vector.round(),
             "passes": a.passes,
         });
         println!("{line}");

@@ -1,4 +1,5 @@
-//! Read-only memory maps of snapshot files (the only `unsafe` in this crate).
+//! Read-only memory maps of snapshot files (with `row_file.rs`, the only `unsafe`
+//! in this crate).
 
 use std::fs::File;
 use std::path::Path;

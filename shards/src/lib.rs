@@ -24,6 +24,7 @@ pub mod op;
 pub mod quant;
 pub mod rng;
 pub mod router;
+pub mod rows;
 pub mod search;
 pub mod shard;
 pub mod shard_set;

@@ -9,14 +9,16 @@
 //! - int8: codes (`dim` bytes) plus one f32 code norm (for cosine) in the *hot* arrays
 //!   every traversal step touches, and a full-precision *cold* copy (`4 * dim`) read
 //!   only to rescore the final candidates (a few hundred rows per query) and to retrain
-//!   the scale. The cold copy is what lets int8 reach f32's recall; it is kept apart so
-//!   that it can live in the memory-mapped snapshot rather than in RAM.
+//!   the scale. The cold copy is what lets int8 reach f32's recall; it is kept apart
+//!   (`crate::rows`), in a scratch file read through the page cache once the process
+//!   names a directory for it, in memory otherwise.
 
 use half::f16;
 
 use crate::distance::{self, Kernels};
 use crate::metric::{Metric, Precision};
 use crate::quant::{train_sample_rows, Int8Quantizer};
+use crate::rows::F32Rows;
 
 /// A query (or a stored node used as one) prepared for distance computations.
 #[derive(Clone, Debug, Default)]
@@ -36,8 +38,8 @@ pub struct VectorStore {
     metric: Metric,
     precision: Precision,
     len: usize,
-    /// float32 rows; for int8 the cold full-precision copy.
-    f32s: Vec<f32>,
+    /// float32 rows; for int8 the cold full-precision copy (paged when it can be).
+    f32s: F32Rows,
     f16s: Vec<f16>,
     i8s: Vec<i8>,
     i8_norms: Vec<f32>,
@@ -68,7 +70,7 @@ impl VectorStore {
             metric,
             precision,
             len: 0,
-            f32s: Vec::new(),
+            f32s: Self::f32_rows(precision, Vec::new()),
             f16s: Vec::new(),
             i8s: Vec::new(),
             i8_norms: Vec::new(),
@@ -76,6 +78,20 @@ impl VectorStore {
             trained_at: 0,
             k: distance::kernels(),
         }
+    }
+
+    /// Where rows of `precision` keep their full-precision cells: int8's cold copy
+    /// is paged when it can be; float32 rows are what traversal reads.
+    fn f32_rows(precision: Precision, cells: Vec<f32>) -> F32Rows {
+        match precision {
+            Precision::Int8 => F32Rows::cold(cells),
+            _ => F32Rows::ram(cells),
+        }
+    }
+
+    /// Whether int8's full-precision copy lives in the page cache (not in memory).
+    pub fn cold_rows_paged(&self) -> bool {
+        self.f32s.is_paged()
     }
 
     pub fn dim(&self) -> usize {
@@ -112,10 +128,10 @@ impl VectorStore {
         let v = self.canonical(v);
         let node = self.len as u32;
         match self.precision {
-            Precision::Float32 => self.f32s.extend_from_slice(&v),
+            Precision::Float32 => self.f32s.extend(&v),
             Precision::Float16 => self.f16s.extend(v.iter().map(|x| f16::from_f32(*x))),
             Precision::Int8 => {
-                self.f32s.extend_from_slice(&v);
+                self.f32s.extend(&v);
                 let start = self.i8s.len();
                 self.i8s.resize(start + self.dim, 0);
                 self.quant.quantize(&v, &mut self.i8s[start..]);
@@ -227,7 +243,7 @@ impl VectorStore {
             metric: self.metric,
             precision: self.precision,
             len: kept.len(),
-            f32s: keep_rows(&self.f32s, kept, d),
+            f32s: Self::f32_rows(self.precision, keep_rows(&self.f32s, kept, d)),
             f16s: keep_rows(&self.f16s, kept, d),
             i8s: keep_rows(&self.i8s, kept, d),
             i8_norms: keep_rows(&self.i8_norms, kept, 1),
@@ -240,7 +256,7 @@ impl VectorStore {
     /// The stored arrays, for a snapshot: (f32 rows or int8's full-precision copy,
     /// f16 rows, int8 codes, int8 code norms).
     pub(crate) fn arrays(&self) -> (&[f32], &[f16], &[i8], &[f32]) {
-        (&self.f32s, &self.f16s, &self.i8s, &self.i8_norms)
+        (&self.f32s[..], &self.f16s, &self.i8s, &self.i8_norms)
     }
 
     /// int8 scale and the row count it was trained at.
@@ -271,7 +287,7 @@ impl VectorStore {
             metric: p.metric,
             precision: p.precision,
             len: p.len,
-            f32s: p.f32s,
+            f32s: Self::f32_rows(p.precision, p.f32s),
             f16s: p.f16s,
             i8s: p.i8s,
             i8_norms: p.i8_norms,

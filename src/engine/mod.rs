@@ -160,6 +160,9 @@ impl Engine {
             Some(dir) => {
                 let lock = DirLock::acquire(dir)?;
                 let hash = manifest::check_or_create(dir, n)?;
+                // int8's full-precision copies (read only to rescore) live in
+                // unlinked scratch files here, read through the page cache.
+                kektordb_shards::rows::page_cold_rows_in(dir.join("cold"));
                 let how = recover::Recovery {
                     fsync: options.fsync,
                     skip_corrupt: options.skip_corrupt,

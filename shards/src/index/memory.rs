@@ -12,10 +12,13 @@ impl Index {
             Some(s) => (s.hot_bytes_per_row() * rows, s.cold_bytes_per_row() * rows),
             None => (0, 0),
         };
+        let paged = self.store.as_ref().is_some_and(|s| s.cold_rows_paged());
+        let (cold, cold_paged) = if paged { (0, cold) } else { (cold, 0) };
         let ids: usize = self.ids.iter().map(|s| 2 * s.len() + 16 + 16 + 8).sum();
         IndexMemory {
             vectors_bytes: hot,
             rescore_bytes: cold,
+            rescore_paged_bytes: cold_paged,
             graph_bytes: self.hnsw.memory_bytes(),
             ids_bytes: ids,
             metadata_bytes: self.meta_index.memory_bytes(),
@@ -29,6 +32,7 @@ impl std::ops::AddAssign for IndexMemory {
     fn add_assign(&mut self, o: IndexMemory) {
         self.vectors_bytes += o.vectors_bytes;
         self.rescore_bytes += o.rescore_bytes;
+        self.rescore_paged_bytes += o.rescore_paged_bytes;
         self.graph_bytes += o.graph_bytes;
         self.ids_bytes += o.ids_bytes;
         self.metadata_bytes += o.metadata_bytes;
@@ -42,8 +46,12 @@ impl std::ops::AddAssign for IndexMemory {
 pub struct IndexMemory {
     /// Codes and norms every traversal touches.
     pub vectors_bytes: usize,
-    /// int8's full-precision copy, read only to rescore final candidates.
+    /// int8's full-precision copy, read only to rescore final candidates, when it
+    /// is held in memory.
     pub rescore_bytes: usize,
+    /// The same copy when it lives in a scratch file read through the page cache
+    /// (`crate::rows`): not the process's own memory.
+    pub rescore_paged_bytes: usize,
     pub graph_bytes: usize,
     pub ids_bytes: usize,
     pub metadata_bytes: usize,

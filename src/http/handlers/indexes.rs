@@ -48,6 +48,7 @@ pub fn info_json(info: &IndexInfo) -> Value {
     v["memory"] = json!({
         "vectors_bytes": m.vectors_bytes,
         "rescore_bytes": m.rescore_bytes,
+        "rescore_paged_bytes": m.rescore_paged_bytes,
         "graph_bytes": m.graph_bytes,
         "ids_bytes": m.ids_bytes,
         "metadata_bytes": m.metadata_bytes,
