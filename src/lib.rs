@@ -16,6 +16,7 @@ pub mod http;
 pub mod json_floats;
 pub mod limits;
 pub mod llm;
+pub mod malloc_tune;
 pub mod mcp;
 pub mod proxy;
 pub mod rag;

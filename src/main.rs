@@ -10,6 +10,7 @@ use kektordb::{Engine, Options};
 use nix::sys::signal::{SigSet, Signal};
 
 fn main() {
+    kektordb::malloc_tune::fix_mmap_threshold();
     // Blocked before any thread starts, so every thread inherits the mask and the
     // signals wait for `sigwait` below instead of killing the process mid-write.
     let mut signals = SigSet::empty();

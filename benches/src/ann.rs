@@ -13,11 +13,16 @@
 //! of `--passes` (3) timed passes, as the peers' scripts do; p50/p99 are from the
 //! best pass. Memory: the index's own accounting (`bytes_per_vector`,
 //! `rescore_bytes_per_vector`) and what the process holds resident for it
-//! (`rss_bytes_per_vector`: resident set after the build minus before, per vector,
-//! with the base's copy freed first). `--cold-dir DIR` pages int8's full-precision
+//! (`rss_bytes_per_vector`: resident set after the build, with the base's copy
+//! freed and its bytes added back, minus the set before the build, per vector;
+//! `rss_anon_bytes_per_vector` the same for anonymous memory only). `--cold-dir DIR` pages int8's full-precision
 //! copy into a scratch file there, as the server does in its data directory
 //! (`rescore_paged_bytes_per_vector`; the pages rescoring touches are counted in the
 //! resident set, since they are mapped).
+//!
+//! `--filter-selectivities 0.01,0.1,0.5`: every item gets `bucket = id % 100`, and
+//! each selectivity s is also measured with the filter `bucket < 100 s`, against a
+//! ground truth computed by brute force over the items that pass (`"filter": s`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -43,10 +48,12 @@ struct Args {
     limit: Option<usize>,
     passes: usize,
     cold_dir: Option<PathBuf>,
+    /// Filter selectivities to measure besides the unfiltered search.
+    filters: Vec<f64>,
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR]");
+    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR] [--filter-selectivities 0.01,0.1,0.5]");
     std::process::exit(2)
 }
 
@@ -66,6 +73,7 @@ fn parse_args() -> Args {
         limit: None,
         passes: 3,
         cold_dir: None,
+        filters: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -103,6 +111,15 @@ fn parse_args() -> Args {
             "--limit" => a.limit = Some(num(val())),
             "--passes" => a.passes = num(val()).max(1),
             "--cold-dir" => a.cold_dir = Some(val().into()),
+            "--filter-selectivities" => {
+                a.filters = val()
+                    .split(',')
+                    .map(|s| match s.trim().parse::<f64>() {
+                        Ok(f) if f > 0.0 && f <= 1.0 && (f * 100.0).fract() == 0.0 => f,
+                        _ => usage("selectivities are whole percents in (0, 1], e.g. 0.01,0.1"),
+                    })
+                    .collect()
+            }
             other => usage(&format!("unknown flag {other}")),
         }
     }
@@ -134,9 +151,61 @@ fn rss_bytes() -> (u64, u64, u64) {
     (kb("VmRSS:"), kb("RssAnon:"), kb("RssFile:"))
 }
 
+/// A measured case: (filter selectivity, filter expression, exact answers per
+/// query); all None for the unfiltered search, scored against the ground truth file.
+type Case = (Option<f64>, Option<String>, Option<Vec<Vec<i32>>>);
+
+/// The exact k nearest of each query among the rows with `i % 100 < buckets`.
+fn filtered_truth(
+    a: &Args,
+    base: &Rows<f32>,
+    queries: &Rows<f32>,
+    buckets: usize,
+) -> Vec<Vec<i32>> {
+    let norm = |v: &[f32]| {
+        let n = v
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::MIN_POSITIVE);
+        v.iter().map(|x| x / n).collect::<Vec<f32>>()
+    };
+    let rows: Vec<usize> = (0..base.len()).filter(|i| i % 100 < buckets).collect();
+    let prepared: Vec<Vec<f32>> = rows
+        .iter()
+        .map(|&i| match a.metric {
+            Metric::Cosine => norm(base.row(i)),
+            _ => base.row(i).to_vec(),
+        })
+        .collect();
+    (0..queries.len())
+        .map(|qi| {
+            let q = match a.metric {
+                Metric::Cosine => norm(queries.row(qi)),
+                _ => queries.row(qi).to_vec(),
+            };
+            let mut d: Vec<(f32, i32)> = prepared
+                .iter()
+                .zip(&rows)
+                .map(|(v, &i)| {
+                    let dist = match a.metric {
+                        Metric::Euclidean => v.iter().zip(&q).map(|(x, y)| (x - y) * (x - y)).sum(),
+                        _ => -v.iter().zip(&q).map(|(x, y)| x * y).sum::<f32>(),
+                    };
+                    (dist, i as i32)
+                })
+                .collect();
+            d.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+            d.into_iter().take(a.k).map(|x| x.1).collect()
+        })
+        .collect()
+}
+
 fn main() {
     let a = parse_args();
-    let rss_before = rss_bytes();
+    // The allocator setting the server makes at start (see kektordb::malloc_tune).
+    kektordb::malloc_tune::fix_mmap_threshold();
     if let Some(dir) = &a.cold_dir {
         kektordb_shards::rows::page_cold_rows_in(dir.clone());
     }
@@ -161,10 +230,12 @@ fn main() {
     cfg.m = a.m;
     cfg.ef_construction = a.ef_construction;
     set.create_index(cfg).expect("create index");
-    // The API takes at most BATCH_MAX items per request: check the base in slices
-    // of that size, as a client would send it.
-    for from in (0..n).step_by(kektordb_shards::limits::BATCH_MAX) {
-        let slice: Vec<NewItem> = (from..(from + kektordb_shards::limits::BATCH_MAX).min(n))
+    // Every row is checked as the API would check it, in small slices (the copies
+    // they make would otherwise stay in the allocator and blur the memory figure).
+    const CHECK_SLICE: usize = 1024;
+    const _: () = assert!(CHECK_SLICE <= kektordb_shards::limits::BATCH_MAX);
+    for from in (0..n).step_by(CHECK_SLICE) {
+        let slice: Vec<NewItem> = (from..(from + CHECK_SLICE).min(n))
             .map(|i| NewItem {
                 id: i.to_string(),
                 vector: base.row(i).to_vec(),
@@ -174,6 +245,19 @@ fn main() {
         let dim = set.check_batch("bench", &slice).expect("valid batch");
         set.set_dim("bench", dim).expect("index exists");
     }
+    // Filtered cases: (selectivity, filter, exact answers), computed before the base
+    // is freed.
+    let cases: Vec<Case> = std::iter::once((None, None, None))
+        .chain(a.filters.iter().map(|&s| {
+            let b = (s * 100.0).round() as usize;
+            (
+                Some(s),
+                Some(format!("bucket < {b}")),
+                Some(filtered_truth(&a, &base, &queries, b)),
+            )
+        }))
+        .collect();
+    let with_buckets = !a.filters.is_empty();
     // Rows by owning shard; inserted straight from the base (no per-item copies
     // left behind in the allocator to blur the resident-memory figure).
     let partitioner = set.partitioner();
@@ -182,6 +266,10 @@ fn main() {
         parts[partitioner.shard_of(&i.to_string())].push(i);
     }
 
+    // Resident memory is measured from here (data loaded, filtered truths made):
+    // after the build the base is freed, so its bytes are added back.
+    let rss_before = rss_bytes();
+    let base_bytes = (base.data.len() * 4) as u64;
     let t0 = Instant::now();
     {
         let threads = a.threads.min(a.shards);
@@ -196,8 +284,12 @@ fn main() {
                 s.spawn(move || {
                     for (shard, part) in w {
                         for i in part {
+                            let mut meta = serde_json::Map::new();
+                            if with_buckets {
+                                meta.insert("bucket".into(), (i % 100).into());
+                            }
                             shard
-                                .upsert("bench", &i.to_string(), base.row(i), Default::default())
+                                .upsert("bench", &i.to_string(), base.row(i), meta)
                                 .expect("insert");
                         }
                     }
@@ -214,12 +306,15 @@ fn main() {
     drop(base);
     let rss_after = rss_bytes();
     let per_vector = |after: u64, before: u64| after.saturating_sub(before) as f64 / n as f64;
-    let rss_bytes_per_vector = per_vector(rss_after.0, rss_before.0);
-    let rss_anon_bytes_per_vector = per_vector(rss_after.1, rss_before.1);
+    let rss_bytes_per_vector = per_vector(rss_after.0 + base_bytes, rss_before.0);
+    let rss_anon_bytes_per_vector = per_vector(rss_after.1 + base_bytes, rss_before.1);
     let rss_file_bytes_per_vector = per_vector(rss_after.2, rss_before.2);
 
     let nq = queries.len();
-    for &ef in &a.efs {
+    for ((selectivity, filter, exact), &ef) in cases
+        .iter()
+        .flat_map(|c| a.efs.iter().map(move |ef| (c, ef)))
+    {
         let run = |range: std::ops::Range<usize>| {
             let mut hist = Histogram::<u64>::new(3).expect("histogram");
             let mut hits = 0usize;
@@ -228,12 +323,16 @@ fn main() {
                     vector: Some(queries.row(qi).to_vec()),
                     k: a.k,
                     ef_search: Some(ef),
+                    filter: filter.clone(),
                     ..Default::default()
                 };
                 let t = Instant::now();
                 let res = set.search("bench", &req).expect("search");
                 hist.record(t.elapsed().as_nanos() as u64).ok();
-                let truth = &gt.row(qi)[..a.k];
+                let truth = match exact {
+                    Some(rows) => &rows[qi][..],
+                    None => &gt.row(qi)[..a.k],
+                };
                 hits += res
                     .iter()
                     .filter(|h| h.id.parse::<i32>().is_ok_and(|id| truth.contains(&id)))
@@ -284,6 +383,7 @@ fn main() {
             "search_threads": a.threads,
             "build_s": (build_s * 1000.0).round() / 1000.0,
             "recall": hits as f64 / (nq * a.k) as f64,
+            "filter": selectivity,
             "qps": (nq as f64 / secs).round(),
             "p50_us": hist.value_at_quantile(0.5) as f64 / 1000.0,
             "p99_us": hist.value_at_quantile(0.99) as f64 / 1000.0,
