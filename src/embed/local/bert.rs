@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::math;
-use super::matmul::{gemm, linear, Threads, View};
+use super::matmul::{gemm, linear, Act, Threads, View};
 use super::weights::Weights;
 
 /// The shapes in `config.json`.
@@ -192,6 +192,7 @@ impl Bert {
         for l in &self.layers {
             linear(
                 threads,
+                Act::None,
                 &x,
                 total,
                 h,
@@ -203,6 +204,7 @@ impl Bert {
             self.attention(seqs, &qkv, &mut ctx, &mut scores);
             linear(
                 threads,
+                Act::None,
                 &ctx,
                 total,
                 h,
@@ -218,6 +220,7 @@ impl Bert {
             std::mem::swap(&mut x, &mut tmp);
             linear(
                 threads,
+                Act::Gelu,
                 &x,
                 total,
                 h,
@@ -226,9 +229,9 @@ impl Bert {
                 &l.ff_in.bias,
                 &mut ff,
             );
-            math::gelu(&mut ff);
             linear(
                 threads,
+                Act::None,
                 &ff,
                 total,
                 l.ff_out.inp,

@@ -132,10 +132,19 @@ pub fn gemm(
     }
 }
 
-/// `out = x * w^T + bias` for `x` (n x k), `w` (m x k, PyTorch's Linear layout).
+/// What follows a dense layer elementwise (done by the thread that computed the
+/// values, so a split layer splits its activation too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Act {
+    None,
+    Gelu,
+}
+
+/// `out = act(x * w^T + bias)` for `x` (n x k), `w` (m x k, PyTorch's Linear layout).
 #[allow(clippy::too_many_arguments)]
 pub fn linear(
     threads: Threads,
+    act: Act,
     x: &[f32],
     n: usize,
     k: usize,
@@ -147,7 +156,7 @@ pub fn linear(
     assert_eq!(bias.len(), m);
     let parts = threads.0.clamp(1, m.div_ceil(64).max(1));
     if parts == 1 {
-        return linear_one(x, n, k, w, m, bias, &mut out[..n * m]);
+        return linear_one(act, x, n, k, w, m, bias, &mut out[..n * m]);
     }
     // Split the output features (rows of `w`, contiguous) over the threads: each
     // part computes its columns into its own buffer, then they are laid side by side.
@@ -159,7 +168,7 @@ pub fn linear(
     let mut bufs: Vec<Vec<f32>> = ranges.iter().map(|(a, b)| vec![0.0; n * (b - a)]).collect();
     rayon::scope(|s| {
         for (&(a, b), buf) in ranges.iter().zip(bufs.iter_mut()) {
-            s.spawn(move |_| linear_one(x, n, k, &w[a * k..b * k], b - a, &bias[a..b], buf));
+            s.spawn(move |_| linear_one(act, x, n, k, &w[a * k..b * k], b - a, &bias[a..b], buf));
         }
     });
     for (r, row) in out[..n * m].chunks_exact_mut(m).enumerate() {
@@ -170,7 +179,17 @@ pub fn linear(
 }
 
 /// [`linear`] on the calling thread.
-fn linear_one(x: &[f32], n: usize, k: usize, w: &[f32], m: usize, bias: &[f32], out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn linear_one(
+    act: Act,
+    x: &[f32],
+    n: usize,
+    k: usize,
+    w: &[f32],
+    m: usize,
+    bias: &[f32],
+    out: &mut [f32],
+) {
     for row in out[..n * m].chunks_exact_mut(m) {
         row.copy_from_slice(bias);
     }
@@ -185,6 +204,9 @@ fn linear_one(x: &[f32], n: usize, k: usize, w: &[f32], m: usize, bias: &[f32], 
         out,
         View::rows(n, m),
     );
+    if act == Act::Gelu {
+        super::math::gelu(&mut out[..n * m]);
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +238,7 @@ mod tests {
             let w: Vec<f32> = (0..m * k).map(|_| r()).collect();
             let bias: Vec<f32> = (0..m).map(|_| r()).collect();
             let mut out = vec![0.0; n * m];
-            linear(Threads(1), &x, n, k, &w, m, &bias, &mut out);
+            linear(Threads(1), Act::None, &x, n, k, &w, m, &bias, &mut out);
             let want = reference(&x, View::rows(n, k), &w, View::rows(m, k).t());
             for i in 0..n * m {
                 let e = want[i] + bias[i % m];
@@ -263,10 +285,10 @@ mod tests {
             let w: Vec<f32> = (0..m * k).map(|_| r()).collect();
             let bias: Vec<f32> = (0..m).map(|_| r()).collect();
             let mut one = vec![0.0; n * m];
-            linear(Threads(1), &x, n, k, &w, m, &bias, &mut one);
+            linear(Threads(1), Act::Gelu, &x, n, k, &w, m, &bias, &mut one);
             for t in [2, 3] {
                 let mut split = vec![0.0; n * m];
-                pool.install(|| linear(Threads(t), &x, n, k, &w, m, &bias, &mut split));
+                pool.install(|| linear(Threads(t), Act::Gelu, &x, n, k, &w, m, &bias, &mut split));
                 assert_eq!(one, split, "{n}x{k}x{m} on {t} threads");
             }
         }
