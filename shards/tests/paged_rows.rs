@@ -3,6 +3,8 @@
 //! vacuum, compression and a snapshot round trip work on paged rows as on rows in
 //! memory, and the memory figures say where the copy lives.
 
+mod common;
+
 use kektordb_shards::index::IndexConfig;
 use kektordb_shards::op::Op;
 use kektordb_shards::rng::SplitMix64;
@@ -17,22 +19,10 @@ fn rows(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
 }
 
 fn set_of(precision: Precision, data: &[Vec<f32>]) -> ShardSet {
-    let mut set = ShardSet::new(2);
     let mut cfg = IndexConfig::new("t");
     cfg.metric = Metric::Cosine;
     cfg.precision = precision;
-    set.create_index(cfg).unwrap();
-    let items = data
-        .iter()
-        .enumerate()
-        .map(|(i, v)| NewItem {
-            id: i.to_string(),
-            vector: v.clone(),
-            metadata: Default::default(),
-        })
-        .collect();
-    set.add_batch("t", items).unwrap();
-    set
+    common::index_of(cfg, 2, data, |_| Default::default())
 }
 
 /// Every stored row, asked for, comes back first (rescored with its exact vector,

@@ -3,9 +3,10 @@
 //! uniform noise, not separated clusters), and under selective filters. Each test
 //! states its minimum.
 
+mod common;
+
 use kektordb_shards::index::IndexConfig;
 use kektordb_shards::rng::SplitMix64 as Rng;
-use kektordb_shards::shard_set::NewItem;
 use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
 use serde_json::{json, Map, Value};
 
@@ -68,22 +69,10 @@ fn build(
     shards: usize,
     meta: impl Fn(usize) -> Map<String, Value>,
 ) -> ShardSet {
-    let mut set = ShardSet::new(shards);
     let mut cfg = IndexConfig::new("t");
     cfg.metric = metric;
     cfg.precision = precision;
-    set.create_index(cfg).unwrap();
-    let items = data
-        .iter()
-        .enumerate()
-        .map(|(i, v)| NewItem {
-            id: i.to_string(),
-            vector: v.clone(),
-            metadata: meta(i),
-        })
-        .collect();
-    set.add_batch("t", items).unwrap();
-    set
+    common::index_of(cfg, shards, data, meta)
 }
 
 fn recall(
@@ -333,22 +322,11 @@ fn recall_after_deleting_30_percent_and_vacuum() {
 fn refine_improves_a_cheaply_built_index() {
     let data = dataset(5000, 48, 13);
     let queries = dataset(80, 48, 14);
-    let mut set = ShardSet::new(1);
     let mut cfg = IndexConfig::new("t");
     cfg.metric = Metric::Euclidean;
     cfg.m = 8;
     cfg.ef_construction = 40;
-    set.create_index(cfg).unwrap();
-    let items = data
-        .iter()
-        .enumerate()
-        .map(|(i, v)| NewItem {
-            id: i.to_string(),
-            vector: v.clone(),
-            metadata: Map::new(),
-        })
-        .collect();
-    set.add_batch("t", items).unwrap();
+    let mut set = common::index_of(cfg, 1, &data, |_| Map::new());
     let before = recall(&set, Metric::Euclidean, &data, &queries, 16, None);
     for shard in set.shards_mut() {
         for from in (0..5000u32).step_by(500) {

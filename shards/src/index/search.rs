@@ -16,25 +16,28 @@ use crate::vectors::VectorStore;
 use super::{is_entity_vector, Index};
 
 /// Filtered searches scan the allowed set exactly when it has at most this many
-/// nodes, or when it is at most [`EXACT_SCAN_PERCENT`] of the part, or when the scan
-/// costs fewer distances than the graph walk would ([`exact_scan_pays`]): cheaper
-/// than a graph walk and exact, where a filtered graph walk would lose recall.
+/// nodes (see [`exact_scan_pays`]).
 pub const EXACT_SCAN_MIN: u64 = 2_048;
 /// Extra candidates a shard looks at beyond k, so ties at the k-th distance can be
 /// broken by id when shards are merged.
 const TIE_SLACK: usize = 4;
 pub const EXACT_SCAN_PERCENT: u64 = 3;
 
-/// Whether scanning `allowed` of `live` nodes exactly costs fewer distances than a
-/// filtered walk with beam `ef` over a graph of `m0` links per node. A walk expands
-/// about `ef / s` nodes to gather `ef` accepted ones at selectivity `s = allowed /
-/// live`, each with up to `m0` fresh neighbours; a scanned row and a walked one
-/// cost about the same (38k MiniLM: a 10% filter walked at ef 32 took 1.0 ms, a scan
-/// of its 3,847 rows 0.2-0.5 ms; a 50% filter scanned at ef 128 over 2 shards was
-/// 3x slower than walked), so scan when `allowed <= ef * m0 / s`.
+/// Whether a filtered search scans its `allowed` set of `live` nodes exactly rather
+/// than walking the graph with beam `ef` (`m0` links per node): always for a set of
+/// at most [`EXACT_SCAN_MIN`] nodes or [`EXACT_SCAN_PERCENT`] of the part (exact,
+/// where a filtered walk would lose recall), and whenever the scan costs fewer
+/// distances than the walk. A walk expands about `ef / s` nodes to gather `ef`
+/// accepted ones at selectivity `s = allowed / live`, each with up to `m0` fresh
+/// neighbours; a scanned row and a walked one cost about the same (38k MiniLM: a
+/// 10% filter walked at ef 32 took 1.0 ms, a scan of its 3,847 rows 0.2-0.5 ms; a
+/// 50% filter scanned at ef 128 over 2 shards was 3x slower than walked), so also
+/// scan when `allowed <= ef * m0 / s`.
 pub fn exact_scan_pays(allowed: u64, live: u64, ef: usize, m0: usize) -> bool {
     let walk = (ef as u64) * (m0 as u64) * live;
-    allowed.saturating_mul(allowed) <= walk
+    allowed <= EXACT_SCAN_MIN
+        || allowed * 100 <= EXACT_SCAN_PERCENT * live
+        || allowed.saturating_mul(allowed) <= walk
 }
 
 /// What a shard needs to answer its part of a search.
@@ -172,14 +175,7 @@ impl Index {
     ) -> Vec<Candidate> {
         match allowed {
             Some(set)
-                if set.len() <= EXACT_SCAN_MIN
-                    || set.len() * 100 <= EXACT_SCAN_PERCENT * self.live.len()
-                    || exact_scan_pays(
-                        set.len(),
-                        self.live.len(),
-                        ef,
-                        2 * self.hnsw.params().m,
-                    ) =>
+                if exact_scan_pays(set.len(), self.live.len(), ef, 2 * self.hnsw.params().m) =>
             {
                 let mut all: Vec<Candidate> = set
                     .iter()

@@ -250,27 +250,12 @@ impl Bert {
     }
 
     /// Multi-head self-attention of every sequence over its own rows of `qkv`
-    /// (row = [q | k | v]), into `ctx` (on the calling thread: a few percent of
-    /// the work; splitting it by head did not pay).
+    /// (row = [q | k | v]), into `ctx`, on the calling thread (a few percent of the
+    /// work; splitting it by head did not pay).
     fn attention(&self, seqs: &[Vec<u32>], qkv: &[f32], ctx: &mut [f32], scores: &mut [f32]) {
-        let (h, heads) = (self.config.hidden, self.config.heads);
-        self.attend(seqs, qkv, 0..heads, ctx, h, scores)
-    }
-
-    /// Attention of the heads `heads` into `out`, a row-major buffer of `cols`
-    /// columns whose first column is head `heads.start`'s first.
-    fn attend(
-        &self,
-        seqs: &[Vec<u32>],
-        qkv: &[f32],
-        heads: std::ops::Range<usize>,
-        out_buf: &mut [f32],
-        cols: usize,
-        scores: &mut [f32],
-    ) {
         let c = &self.config;
-        let h = c.hidden;
-        let d = h / c.heads;
+        let (h, heads) = (c.hidden, c.heads);
+        let d = h / heads;
         let scale = 1.0 / (d as f32).sqrt();
         let all = View {
             offset: 0,
@@ -279,13 +264,12 @@ impl Bert {
             rs: 3 * h,
             cs: 1,
         };
-        let out = View::rows(out_buf.len() / cols, cols);
-        let first = heads.start;
+        let out = View::rows(ctx.len() / h, h);
         let mut start = 0;
         for seq in seqs {
             let n = seq.len();
             let rows = all.rows_at(start, n);
-            for head in heads.clone() {
+            for head in 0..heads {
                 let q = rows.cols(head * d, d);
                 let k = rows.cols(h + head * d, d);
                 let v = rows.cols(2 * h + head * d, d);
@@ -294,8 +278,8 @@ impl Bert {
                 for r in scores[..n * n].chunks_exact_mut(n) {
                     math::softmax(r);
                 }
-                let o = out.rows_at(start, n).cols((head - first) * d, d);
-                gemm(Threads(1), 1.0, scores, sv, qkv, v, 0.0, out_buf, o);
+                let o = out.rows_at(start, n).cols(head * d, d);
+                gemm(Threads(1), 1.0, scores, sv, qkv, v, 0.0, ctx, o);
             }
             start += n;
         }
