@@ -274,12 +274,12 @@ impl Bert {
                 let k = rows.cols(h + head * d, d);
                 let v = rows.cols(2 * h + head * d, d);
                 let sv = View::rows(n, n);
-                gemm(Threads(1), scale, qkv, q, qkv, k.t(), 0.0, scores, sv);
+                gemm(scale, qkv, q, qkv, k.t(), 0.0, scores, sv);
                 for r in scores[..n * n].chunks_exact_mut(n) {
                     math::softmax(r);
                 }
                 let o = out.rows_at(start, n).cols(head * d, d);
-                gemm(Threads(1), 1.0, scores, sv, qkv, v, 0.0, ctx, o);
+                gemm(1.0, scores, sv, qkv, v, 0.0, ctx, o);
             }
             start += n;
         }

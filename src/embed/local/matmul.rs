@@ -64,27 +64,17 @@ impl View {
     }
 }
 
-/// How many threads one product may use: 1 runs on the calling thread; more split
-/// the product over the threads of the current rayon pool (the edge's, see
-/// `edge::CpuPool::wide`), worth it only when one short sequence is embedded alone.
+/// How many threads a dense layer ([`linear`]) may use: 1 runs on the calling
+/// thread; more split its output features over the threads of the current rayon
+/// pool (the edge's, see `edge::CpuPool::wide`), worth it only when one short
+/// sequence is embedded alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Threads(pub usize);
-
-impl Threads {
-    fn parallelism(self) -> gemm::Parallelism {
-        if self.0 > 1 {
-            gemm::Parallelism::Rayon(self.0)
-        } else {
-            gemm::Parallelism::None
-        }
-    }
-}
 
 /// `c = alpha * a * b + beta * c` for strided views into `a_buf`, `b_buf`, `c_buf`
 /// (BLAS's argument list, so the call sites read like the formula).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
-    threads: Threads,
     alpha: f32,
     a_buf: &[f32],
     a: View,
@@ -127,7 +117,7 @@ pub fn gemm(
             false,
             false,
             false,
-            threads.parallelism(),
+            gemm::Parallelism::None,
         );
     }
 }
@@ -194,7 +184,6 @@ fn linear_one(
         row.copy_from_slice(bias);
     }
     gemm(
-        Threads(1),
         1.0,
         x,
         View::rows(n, k),
@@ -255,17 +244,7 @@ mod tests {
         let qv = View::rows(10, 32).cols(8, 8);
         let kv = View::rows(10, 32).cols(8, 8).t();
         let mut s = vec![0.0; 100];
-        gemm(
-            Threads(1),
-            1.0,
-            &q,
-            qv,
-            &kk,
-            kv,
-            0.0,
-            &mut s,
-            View::rows(10, 10),
-        );
+        gemm(1.0, &q, qv, &kk, kv, 0.0, &mut s, View::rows(10, 10));
         let want = reference(&q, qv, &kk, kv);
         for i in 0..100 {
             assert!((s[i] - want[i]).abs() < 1e-4);
@@ -300,7 +279,6 @@ mod tests {
         let a = vec![0.0; 10];
         let mut c = vec![0.0; 4];
         gemm(
-            Threads(1),
             1.0,
             &a,
             View::rows(2, 6),
