@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::dense::{Act, Dense, Threads};
 use super::math;
-use super::matmul::{gemm, linear, Act, Threads, View};
+use super::matmul::{gemm, View};
 use super::weights::Weights;
 
 /// The shapes in `config.json`.
@@ -68,13 +69,6 @@ struct Norm {
     bias: Vec<f32>,
 }
 
-struct Dense {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    out: usize,
-    inp: usize,
-}
-
 struct Layer {
     qkv: Dense,
     attn_out: Dense,
@@ -93,13 +87,21 @@ pub struct Bert {
     layers: Vec<Layer>,
 }
 
-fn dense(w: &mut Weights, prefix: &str, out: usize, inp: usize) -> Result<Dense, String> {
-    Ok(Dense {
+struct Raw {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+fn raw(w: &mut Weights, prefix: &str, out: usize, inp: usize) -> Result<Raw, String> {
+    Ok(Raw {
         weight: w.take(&format!("{prefix}.weight"), &[out, inp])?,
         bias: w.take(&format!("{prefix}.bias"), &[out])?,
-        out,
-        inp,
     })
+}
+
+fn dense(w: &mut Weights, prefix: &str, out: usize, inp: usize) -> Result<Dense, String> {
+    let r = raw(w, prefix, out, inp)?;
+    Ok(Dense::new(&r.weight, &r.bias, out, inp))
 }
 
 fn norm(w: &mut Weights, prefix: &str, n: usize) -> Result<Norm, String> {
@@ -116,15 +118,15 @@ impl Bert {
         for l in 0..config.layers {
             let p = format!("encoder.layer.{l}");
             // Query, key and value as one (3h x h) product.
-            let q = dense(&mut w, &format!("{p}.attention.self.query"), h, h)?;
-            let k = dense(&mut w, &format!("{p}.attention.self.key"), h, h)?;
-            let v = dense(&mut w, &format!("{p}.attention.self.value"), h, h)?;
-            let qkv = Dense {
-                weight: [q.weight, k.weight, v.weight].concat(),
-                bias: [q.bias, k.bias, v.bias].concat(),
-                out: 3 * h,
-                inp: h,
-            };
+            let q = raw(&mut w, &format!("{p}.attention.self.query"), h, h)?;
+            let k = raw(&mut w, &format!("{p}.attention.self.key"), h, h)?;
+            let v = raw(&mut w, &format!("{p}.attention.self.value"), h, h)?;
+            let qkv = Dense::new(
+                &[q.weight, k.weight, v.weight].concat(),
+                &[q.bias, k.bias, v.bias].concat(),
+                3 * h,
+                h,
+            );
             layers.push(Layer {
                 qkv,
                 attn_out: dense(&mut w, &format!("{p}.attention.output.dense"), h, h)?,
@@ -190,56 +192,17 @@ impl Bert {
         let mut ff = vec![0.0f32; total * c.intermediate];
         let mut scores = vec![0.0f32; longest * longest];
         for l in &self.layers {
-            linear(
-                threads,
-                Act::None,
-                &x,
-                total,
-                h,
-                &l.qkv.weight,
-                l.qkv.out,
-                &l.qkv.bias,
-                &mut qkv,
-            );
+            l.qkv.forward(threads, Act::None, &x, total, &mut qkv);
             self.attention(seqs, &qkv, &mut ctx, &mut scores);
-            linear(
-                threads,
-                Act::None,
-                &ctx,
-                total,
-                h,
-                &l.attn_out.weight,
-                l.attn_out.out,
-                &l.attn_out.bias,
-                &mut tmp,
-            );
+            l.attn_out
+                .forward(threads, Act::None, &ctx, total, &mut tmp);
             for (t, xv) in tmp.iter_mut().zip(&x) {
                 *t += xv;
             }
             self.layer_norm(&mut tmp, &l.attn_norm);
             std::mem::swap(&mut x, &mut tmp);
-            linear(
-                threads,
-                Act::Gelu,
-                &x,
-                total,
-                h,
-                &l.ff_in.weight,
-                l.ff_in.out,
-                &l.ff_in.bias,
-                &mut ff,
-            );
-            linear(
-                threads,
-                Act::None,
-                &ff,
-                total,
-                l.ff_out.inp,
-                &l.ff_out.weight,
-                l.ff_out.out,
-                &l.ff_out.bias,
-                &mut tmp,
-            );
+            l.ff_in.forward(threads, Act::Gelu, &x, total, &mut ff);
+            l.ff_out.forward(threads, Act::None, &ff, total, &mut tmp);
             for (t, xv) in tmp.iter_mut().zip(&x) {
                 *t += xv;
             }

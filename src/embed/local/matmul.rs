@@ -1,7 +1,7 @@
-//! Matrix products for the BERT forward pass, on the `gemm` crate's SGEMM (its
-//! micro-kernels pick AVX-512, AVX2/FMA or SSE at run time; 17% faster here than
-//! `matrixmultiply`, which packs both operands on every call). The one `unsafe` call of the
-//! embedder is here: every view is checked against its slice before it is passed.
+//! Strided matrix products for attention (scores = q·kᵀ and context = scores·v per
+//! head), on the `gemm` crate's SGEMM (its micro-kernels pick AVX-512, AVX2/FMA or
+//! SSE at run time). The dense layers use their own packed kernels (`dense/`). The
+//! `unsafe` call is here: every view is checked against its slice before it is passed.
 
 /// A strided view of a matrix inside a slice: element (r, c) is at
 /// `offset + r * rs + c * cs`.
@@ -64,13 +64,6 @@ impl View {
     }
 }
 
-/// How many threads a dense layer ([`linear`]) may use: 1 runs on the calling
-/// thread; more split its output features over the threads of the current rayon
-/// pool (the edge's, see `edge::CpuPool::wide`), worth it only when one short
-/// sequence is embedded alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Threads(pub usize);
-
 /// `c = alpha * a * b + beta * c` for strided views into `a_buf`, `b_buf`, `c_buf`
 /// (BLAS's argument list, so the call sites read like the formula).
 #[allow(clippy::too_many_arguments)]
@@ -122,82 +115,6 @@ pub fn gemm(
     }
 }
 
-/// What follows a dense layer elementwise (done by the thread that computed the
-/// values, so a split layer splits its activation too).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Act {
-    None,
-    Gelu,
-}
-
-/// `out = act(x * w^T + bias)` for `x` (n x k), `w` (m x k, PyTorch's Linear layout).
-#[allow(clippy::too_many_arguments)]
-pub fn linear(
-    threads: Threads,
-    act: Act,
-    x: &[f32],
-    n: usize,
-    k: usize,
-    w: &[f32],
-    m: usize,
-    bias: &[f32],
-    out: &mut [f32],
-) {
-    assert_eq!(bias.len(), m);
-    let parts = threads.0.clamp(1, m.div_ceil(64).max(1));
-    if parts == 1 {
-        return linear_one(act, x, n, k, w, m, bias, &mut out[..n * m]);
-    }
-    // Split the output features (rows of `w`, contiguous) over the threads: each
-    // part computes its columns into its own buffer, then they are laid side by side.
-    let step = m.div_ceil(parts);
-    let ranges: Vec<(usize, usize)> = (0..m)
-        .step_by(step)
-        .map(|c| (c, (c + step).min(m)))
-        .collect();
-    let mut bufs: Vec<Vec<f32>> = ranges.iter().map(|(a, b)| vec![0.0; n * (b - a)]).collect();
-    rayon::scope(|s| {
-        for (&(a, b), buf) in ranges.iter().zip(bufs.iter_mut()) {
-            s.spawn(move |_| linear_one(act, x, n, k, &w[a * k..b * k], b - a, &bias[a..b], buf));
-        }
-    });
-    for (r, row) in out[..n * m].chunks_exact_mut(m).enumerate() {
-        for (&(a, b), buf) in ranges.iter().zip(&bufs) {
-            row[a..b].copy_from_slice(&buf[r * (b - a)..(r + 1) * (b - a)]);
-        }
-    }
-}
-
-/// [`linear`] on the calling thread.
-#[allow(clippy::too_many_arguments)]
-fn linear_one(
-    act: Act,
-    x: &[f32],
-    n: usize,
-    k: usize,
-    w: &[f32],
-    m: usize,
-    bias: &[f32],
-    out: &mut [f32],
-) {
-    for row in out[..n * m].chunks_exact_mut(m) {
-        row.copy_from_slice(bias);
-    }
-    gemm(
-        1.0,
-        x,
-        View::rows(n, k),
-        w,
-        View::rows(m, k).t(),
-        1.0,
-        out,
-        View::rows(n, m),
-    );
-    if act == Act::Gelu {
-        super::math::gelu(&mut out[..n * m]);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! Against a scalar reference, dense and strided.
@@ -225,14 +142,13 @@ mod tests {
         for (n, k, m) in [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 384, 48)] {
             let x: Vec<f32> = (0..n * k).map(|_| r()).collect();
             let w: Vec<f32> = (0..m * k).map(|_| r()).collect();
-            let bias: Vec<f32> = (0..m).map(|_| r()).collect();
+            let (xv, wv) = (View::rows(n, k), View::rows(m, k).t());
             let mut out = vec![0.0; n * m];
-            linear(Threads(1), Act::None, &x, n, k, &w, m, &bias, &mut out);
-            let want = reference(&x, View::rows(n, k), &w, View::rows(m, k).t());
+            gemm(1.0, &x, xv, &w, wv, 0.0, &mut out, View::rows(n, m));
+            let want = reference(&x, xv, &w, wv);
             for i in 0..n * m {
-                let e = want[i] + bias[i % m];
                 assert!(
-                    (out[i] - e).abs() < 1e-4 * (1.0 + e.abs()),
+                    (out[i] - want[i]).abs() < 1e-4 * (1.0 + want[i].abs()),
                     "{n}x{k}x{m} at {i}"
                 );
             }
@@ -248,28 +164,6 @@ mod tests {
         let want = reference(&q, qv, &kk, kv);
         for i in 0..100 {
             assert!((s[i] - want[i]).abs() < 1e-4);
-        }
-    }
-
-    #[test]
-    fn split_over_threads_matches_one_thread() {
-        let mut rng = kektordb_shards::rng::SplitMix64(5);
-        let mut r = || (rng.next_u64() % 2000) as f32 / 1000.0 - 1.0;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
-        for (n, k, m) in [(1, 8, 200), (25, 384, 1152), (7, 40, 129)] {
-            let x: Vec<f32> = (0..n * k).map(|_| r()).collect();
-            let w: Vec<f32> = (0..m * k).map(|_| r()).collect();
-            let bias: Vec<f32> = (0..m).map(|_| r()).collect();
-            let mut one = vec![0.0; n * m];
-            linear(Threads(1), Act::Gelu, &x, n, k, &w, m, &bias, &mut one);
-            for t in [2, 3] {
-                let mut split = vec![0.0; n * m];
-                pool.install(|| linear(Threads(t), Act::Gelu, &x, n, k, &w, m, &bias, &mut split));
-                assert_eq!(one, split, "{n}x{k}x{m} on {t} threads");
-            }
         }
     }
 

@@ -7,6 +7,7 @@
 //! bge, e5 and gte directories load alike. Vectors are L2-normalized.
 
 mod bert;
+mod dense;
 mod math;
 mod matmul;
 mod tokenizer;
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use self::bert::{Bert, BertConfig};
-pub use self::matmul::Threads;
+pub use self::dense::Threads;
 use self::tokenizer::WordPiece;
 use self::weights::Weights;
 use super::error::EmbedError;
