@@ -4,7 +4,7 @@
 //! [`kernel`], which detects both first, and checks every slice bound the kernel's
 //! pointers reach. Each tile starts from and ends in a stack buffer.
 
-use super::{Kernel, MAX_ROWS, PANEL};
+use super::{Kernel, Tile, PANEL};
 use std::arch::x86_64::*;
 
 /// The kernel if this CPU has AVX2 and FMA.
@@ -12,21 +12,9 @@ pub fn kernel() -> Option<Kernel> {
     (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(run as Kernel)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    x: &[f32],
-    rows: usize,
-    k: usize,
-    w: &[f32],
-    bias: Option<&[f32]>,
-    dst: &mut [f32],
-    ld: usize,
-    width: usize,
-) {
-    assert!((1..=MAX_ROWS).contains(&rows) && width <= PANEL && width <= ld);
-    assert!(x.len() >= rows * k && w.len() == k * PANEL);
-    assert!(bias.is_none_or(|b| b.len() == PANEL));
-    assert!(dst.len() >= (rows - 1) * ld + width);
+fn run(t: &Tile, dst: &mut [f32], ld: usize, width: usize) {
+    t.check(dst, ld, width);
+    let rows = t.rows;
     let mut r = 0;
     while r < rows {
         let n = (rows - r).min(3);
@@ -36,7 +24,7 @@ fn run(
             // The accumulators start from the bias or from what dst holds.
             let mut out = [[0.0f32; 32]; 3];
             for (i, o) in out.iter_mut().take(n).enumerate() {
-                match bias {
+                match t.bias {
                     Some(b) => o.copy_from_slice(&b[strip..strip + 32]),
                     None => {
                         let at = (r + i) * ld + strip;
@@ -45,16 +33,16 @@ fn run(
                 }
             }
             // SAFETY: only reachable after `kernel()` detected AVX2 and FMA; the
-            // asserts above bound the reads of x (k·rows: rows r..r+n of every input
-            // index) and of w (k·PANEL, columns strip..strip+32 <= PANEL of each
-            // input index); `out` is local.
+            // checks above bound the reads of x (k inputs of rows r..r+n, stride
+            // xs) and of w (k·PANEL, columns strip..strip+32 <= PANEL of each input
+            // index); `out` is local.
             unsafe {
                 tile(
-                    x.as_ptr().add(r),
-                    rows,
+                    t.x.as_ptr().add(r * t.xs),
+                    t.xs,
                     n,
-                    k,
-                    w.as_ptr().add(strip),
+                    t.k,
+                    t.w.as_ptr().add(strip),
                     &mut out,
                 )
             };
@@ -92,7 +80,7 @@ unsafe fn tile(
         // Rows past `n` read row 0 again (always in bounds) and are dropped.
         for (r, a) in acc.iter_mut().enumerate() {
             let row = if r < n { r } else { 0 };
-            let xv = _mm256_set1_ps(*x.add(j * stride + row));
+            let xv = _mm256_set1_ps(*x.add(row * stride + j));
             for (q, v) in a.iter_mut().zip(&wv) {
                 *q = _mm256_fmadd_ps(xv, *v, *q);
             }

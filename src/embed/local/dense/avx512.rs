@@ -4,7 +4,7 @@
 //! by [`kernel`], which detects it first, and checks every slice bound the kernel's
 //! pointers reach. `bias` is null when the tile adds to what `dst` holds.
 
-use super::{Kernel, MAX_ROWS, PANEL};
+use super::{Kernel, Tile, PANEL};
 use std::arch::x86_64::*;
 
 /// The kernel if this CPU has AVX-512 F.
@@ -12,32 +12,20 @@ pub fn kernel() -> Option<Kernel> {
     is_x86_feature_detected!("avx512f").then_some(run as Kernel)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    x: &[f32],
-    rows: usize,
-    k: usize,
-    w: &[f32],
-    bias: Option<&[f32]>,
-    dst: &mut [f32],
-    ld: usize,
-    width: usize,
-) {
-    assert!((1..=MAX_ROWS).contains(&rows) && width <= PANEL && width <= ld);
-    assert!(x.len() >= rows * k && w.len() == k * PANEL);
-    assert!(bias.is_none_or(|b| b.len() == PANEL));
-    assert!(dst.len() >= (rows - 1) * ld + width);
-    let (x, w, d) = (x.as_ptr(), w.as_ptr(), dst.as_mut_ptr());
-    let b = bias.map_or(std::ptr::null(), <[f32]>::as_ptr);
+fn run(t: &Tile, dst: &mut [f32], ld: usize, width: usize) {
+    t.check(dst, ld, width);
+    let (x, xs, k, w, d) = (t.x.as_ptr(), t.xs, t.k, t.w.as_ptr(), dst.as_mut_ptr());
+    let b = t.bias.map_or(std::ptr::null(), <[f32]>::as_ptr);
     macro_rules! tiles {
         ($($r:literal)*) => {
-            match rows {
+            match t.rows {
                 // SAFETY: only reachable after `kernel()` detected AVX-512 F; the
-                // asserts above bound every read (x: k·rows, w: k·PANEL, bias:
+                // checks above bound every read (x: k of each row of stride xs,
+                // w: k·PANEL, bias:
                 // PANEL when not null, else dst as written) and every write (the first
                 // `width` columns of `rows` rows of stride `ld`, masked), and `dst` is
                 // borrowed mutably, so it aliases no input.
-                $($r => unsafe { tile::<$r>(x, k, w, b, d, ld, width) },)*
+                $($r => unsafe { tile::<$r>(x, xs, k, w, b, d, ld, width) },)*
                 _ => unreachable!("rows checked above"),
             }
         };
@@ -49,8 +37,10 @@ fn run(
 const SEGS: usize = PANEL / 16;
 
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn tile<const R: usize>(
     x: *const f32,
+    xs: usize,
     k: usize,
     w: *const f32,
     bias: *const f32,
@@ -78,7 +68,7 @@ unsafe fn tile<const R: usize>(
             *v = _mm512_loadu_ps(w.add(j * PANEL + 16 * q));
         }
         for (r, a) in acc.iter_mut().enumerate() {
-            let xv = _mm512_set1_ps(*x.add(j * R + r));
+            let xv = _mm512_set1_ps(*x.add(r * xs + j));
             for (q, v) in a.iter_mut().zip(&wv) {
                 *q = _mm512_fmadd_ps(xv, *v, *q);
             }
