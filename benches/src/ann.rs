@@ -6,8 +6,11 @@
 //!   --gt GT.ivecs --k 10 --m 16 --ef-construction 200 --ef 16,32,64,128,256 \
 //!   --precision f32|f16|int8 --metric cosine|euclidean|dot --shards N --threads N
 //! ```
-//! Build: the base is split by id hash over `--shards`; `--threads` threads each build
-//! a subset of the shards (a shard is only ever touched by one thread). Search: each
+//! Build: the base is split by id hash over `--shards`; with `--threads` up to the
+//! shard count, threads each build a subset of the shards (a shard is only ever
+//! touched by one thread); with more threads than shards, the shards are built in
+//! turn, each spreading its insertion searches over every thread (batch linking,
+//! `Index::with_batch_linking`). Search: each
 //! of `--threads` threads runs its share of the queries one at a time through the
 //! router (fan-out to every shard, merge top-k). Each ef: a warm-up, then the best
 //! of `--passes` (3) timed passes, as the peers' scripts do; p50/p99 are from the
@@ -25,11 +28,13 @@
 //! ground truth computed by brute force over the items that pass (`"filter": s`).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use kektordb_io::{read_fvecs, read_ivecs, Rows};
 use kektordb_shards::index::IndexConfig;
+use kektordb_shards::parallel::ParallelFor;
 use kektordb_shards::shard_set::NewItem;
 use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
 
@@ -271,25 +276,43 @@ fn main() {
     let rss_before = rss_bytes();
     let base_bytes = (base.data.len() * 4) as u64;
     let t0 = Instant::now();
-    {
-        let threads = a.threads.min(a.shards);
+    let meta_of = |i: usize| {
+        let mut meta = serde_json::Map::new();
+        if with_buckets {
+            meta.insert("bucket".into(), (i % 100).into());
+        }
+        meta
+    };
+    if a.threads > a.shards {
+        // More threads than shards: each shard in turn, its insertion searches
+        // spread over every thread (batch linking).
+        let lent = ScopedThreads(a.threads);
+        for (shard, part) in set.shards_mut().iter_mut().zip(parts) {
+            shard
+                .with_batch_linking("bench", &lent, |index| {
+                    for &i in &part {
+                        index
+                            .upsert(&i.to_string(), base.row(i), meta_of(i))
+                            .expect("insert");
+                    }
+                })
+                .expect("index exists");
+        }
+    } else {
+        let threads = a.threads;
         let mut work: Vec<Vec<(&mut kektordb_shards::Shard, Vec<usize>)>> =
             (0..threads).map(|_| Vec::new()).collect();
         for (i, (shard, part)) in set.shards_mut().iter_mut().zip(parts).enumerate() {
             work[i % threads].push((shard, part));
         }
-        let base = &base;
+        let (base, meta_of) = (&base, &meta_of);
         std::thread::scope(|s| {
             for w in work {
                 s.spawn(move || {
                     for (shard, part) in w {
                         for i in part {
-                            let mut meta = serde_json::Map::new();
-                            if with_buckets {
-                                meta.insert("bucket".into(), (i % 100).into());
-                            }
                             shard
-                                .upsert("bench", &i.to_string(), base.row(i), meta)
+                                .upsert("bench", &i.to_string(), base.row(i), meta_of(i))
                                 .expect("insert");
                         }
                     }
@@ -396,5 +419,30 @@ fn main() {
             "passes": a.passes,
         });
         println!("{line}");
+    }
+}
+
+/// Lends `.0` threads (the caller's and scoped ones) to a shard's batch linking.
+struct ScopedThreads(usize);
+
+impl ParallelFor for ScopedThreads {
+    fn threads(&self) -> usize {
+        self.0
+    }
+    fn run(&self, jobs: usize, f: &(dyn Fn(usize) + Sync)) {
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= jobs {
+                break;
+            }
+            f(i);
+        };
+        std::thread::scope(|s| {
+            for _ in 1..self.0 {
+                s.spawn(work);
+            }
+            work();
+        });
     }
 }

@@ -21,6 +21,7 @@ pub mod merge;
 pub mod metadata;
 pub mod metric;
 pub mod op;
+pub mod parallel;
 pub mod quant;
 pub mod rng;
 pub mod router;

@@ -42,6 +42,9 @@ pub const FILTER_IN_VALUES_MAX: usize = 1_024;
 pub const QUERY_TEXT_BYTES_MAX: usize = 64 * 1024;
 /// Most HNSW layers (levels above 0 are drawn with probability 1/m per level).
 pub const HNSW_LEVEL_MAX: usize = 16;
+/// Nodes whose insertion searches run at once in a batch insertion
+/// (`Hnsw::link_batch`): each holds its candidate lists until its chunk is linked.
+pub const LINK_CHUNK_MAX: usize = 256;
 /// Vectors sampled to train int8 quantization, at most.
 pub const QUANT_TRAIN_SAMPLE_MAX: usize = 25_000;
 

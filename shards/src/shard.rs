@@ -9,6 +9,7 @@ use crate::error::{Result, ShardError};
 use crate::graph::Graph;
 use crate::index::{Index, IndexConfig, Item, PartQuery};
 use crate::kv::KvStore;
+use crate::parallel::ParallelFor;
 use crate::search::PartHit;
 use crate::text::{CorpusStats, StatsSnapshot};
 
@@ -66,6 +67,16 @@ impl Shard {
         metadata: Map<String, Value>,
     ) -> Result<()> {
         self.index_mut(index)?.upsert(id, vector, metadata)
+    }
+
+    /// [`Index::with_batch_linking`] on `index`.
+    pub fn with_batch_linking<R>(
+        &mut self,
+        index: &str,
+        par: &dyn ParallelFor,
+        f: impl FnOnce(&mut Index) -> R,
+    ) -> Result<R> {
+        Ok(self.index_mut(index)?.with_batch_linking(par, f))
     }
 
     pub fn delete(&mut self, index: &str, id: &str) -> Result<bool> {

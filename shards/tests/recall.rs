@@ -347,3 +347,76 @@ fn refine_improves_a_cheaply_built_index() {
     );
     eprintln!("refine: recall@10 at ef 16 {before:.4} -> {after:.4}");
 }
+
+/// Lends two threads (the caller's and one scoped) to batch linking.
+struct TwoThreads;
+
+impl kektordb_shards::parallel::ParallelFor for TwoThreads {
+    fn threads(&self) -> usize {
+        2
+    }
+    fn run(&self, jobs: usize, f: &(dyn Fn(usize) + Sync)) {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= jobs {
+                break;
+            }
+            f(i);
+        };
+        std::thread::scope(|s| {
+            s.spawn(work);
+            work();
+        });
+    }
+}
+
+#[test]
+fn batch_linking_on_two_threads_keeps_the_recall_of_one_by_one_insertion() {
+    let data = dataset(6000, 48, 7);
+    let queries = dataset(100, 48, 8);
+    for precision in [Precision::Float32, Precision::Int8] {
+        let one_by_one = build(Metric::Cosine, precision, &data, 1, |_| Map::new());
+        let mut cfg = IndexConfig::new("t");
+        cfg.metric = Metric::Cosine;
+        cfg.precision = precision;
+        let mut set = ShardSet::new(1);
+        set.create_index(cfg).unwrap();
+        set.set_dim("t", Some(48)).unwrap();
+        set.shards_mut()[0]
+            .with_batch_linking("t", &TwoThreads, |ix| {
+                // An update and an entity inside the batch take the ordinary paths.
+                ix.upsert("0", &data[1], Map::new()).unwrap();
+                ix.upsert("entity", &[0.0; 48], Map::new()).unwrap();
+                for (i, v) in data.iter().enumerate() {
+                    ix.upsert(&i.to_string(), v, Map::new()).unwrap();
+                }
+            })
+            .unwrap();
+        let (a, b) = (
+            recall(&one_by_one, Metric::Cosine, &data, &queries, 128, None),
+            recall(&set, Metric::Cosine, &data, &queries, 128, None),
+        );
+        assert!(
+            b >= 0.95 && b >= a - 0.01,
+            "{precision:?}: batch {b:.4}, one by one {a:.4}"
+        );
+        // Every item finds itself: no node was left unlinked.
+        let lost = (0..data.len())
+            .step_by(7)
+            .filter(|&i| {
+                let req = SearchRequest {
+                    vector: Some(data[i].clone()),
+                    k: 1,
+                    ..Default::default()
+                };
+                set.search("t", &req).unwrap()[0].id != i.to_string()
+            })
+            .count();
+        assert!(
+            lost <= 2,
+            "{precision:?}: {lost} items do not find themselves"
+        );
+        assert!(set.get("t", "entity").unwrap().is_some());
+    }
+}

@@ -9,7 +9,7 @@ use crate::limits::HNSW_LEVEL_MAX;
 use crate::vectors::{Query, VectorStore};
 
 impl Hnsw {
-    fn draw_level(&mut self) -> usize {
+    pub(super) fn draw_level(&mut self) -> usize {
         let u = self.rng.unit();
         ((-u.ln() * self.level_mult) as usize).min(HNSW_LEVEL_MAX - 1)
     }
@@ -23,6 +23,12 @@ impl Hnsw {
         );
         let level = self.draw_level();
         self.links.push_node(level);
+        self.link(store, node);
+    }
+
+    /// Links `node`, whose slot exists and has no links yet.
+    pub(super) fn link(&mut self, store: &VectorStore, node: u32) {
+        let level = self.links.level(node);
         let mut q = Query::default();
         store.load_query(node, &mut q);
         let Some(entry) = self.entry else {
@@ -42,17 +48,30 @@ impl Hnsw {
         let mut scratch = Query::default();
         for lc in (0..=level.min(top)).rev() {
             let found = self.search_layer(store, &q, &eps, self.params.ef_construction, lc, None);
-            let chosen = self.select(store, &found, self.params.m, &mut scratch);
-            let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
-            self.links.set_neighbors(node, lc, &ids);
-            for c in &chosen {
-                self.link_back(store, c.id, node, c.d, lc, &mut scratch);
-            }
+            self.connect(store, node, lc, &found, &mut scratch);
             eps = found;
         }
         if level > top {
             self.entry = Some(node);
             self.max_level = level;
+        }
+    }
+
+    /// Gives `node` its neighbours on `level` from `sorted` candidates (heuristic, at
+    /// most m) and links each of them back.
+    pub(super) fn connect(
+        &mut self,
+        store: &VectorStore,
+        node: u32,
+        level: usize,
+        sorted: &[Candidate],
+        scratch: &mut Query,
+    ) {
+        let chosen = self.select(store, sorted, self.params.m, scratch);
+        let ids: Vec<u32> = chosen.iter().map(|c| c.id).collect();
+        self.links.set_neighbors(node, level, &ids);
+        for c in &chosen {
+            self.link_back(store, c.id, node, c.d, level, scratch);
         }
     }
 

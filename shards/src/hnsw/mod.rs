@@ -4,11 +4,13 @@
 //! - `search.rs`: greedy descent and the ef-bounded layer search (with an `accept`
 //!   predicate so filters, deletes and entities are traversed but never returned),
 //! - `insert.rs`: insertion with the paper's neighbour-selection heuristic,
+//! - `batch.rs`: batch insertion whose searches run in parallel on lent threads,
 //! - `vacuum.rs`: removing soft-deleted nodes with a local repair of their neighbours.
 //!
 //! The graph does not own vectors: every call takes the [`VectorStore`] that does.
 //! A graph is owned by one shard, which one thread drives: no locks anywhere.
 
+mod batch;
 mod candidate;
 mod insert;
 pub(crate) mod links;

@@ -12,6 +12,7 @@ use crate::hnsw::{Hnsw, HnswParams};
 use crate::limits::NODES_PER_PART_MAX;
 use crate::metadata::MetadataIndex;
 use crate::metric::Precision;
+use crate::parallel::ParallelFor;
 use crate::text::{Bm25Index, StatsSnapshot};
 use crate::vectors::VectorStore;
 
@@ -68,6 +69,8 @@ pub struct Index {
     vacuum_plan: Option<steps::VacuumPlan>,
     /// A compression being prepared in steps ([`Index::compress_step`]).
     pending_store: Option<steps::PendingStore>,
+    /// Nodes pushed but not yet linked into the graph ([`Index::with_batch_linking`]).
+    unlinked: Option<Vec<u32>>,
 }
 
 impl Index {
@@ -94,6 +97,7 @@ impl Index {
             meta_index: MetadataIndex::new(),
             vacuum_plan: None,
             pending_store: None,
+            unlinked: None,
         })
     }
 
@@ -276,7 +280,13 @@ impl Index {
             self.entities.insert(node);
         } else {
             let store = self.store.as_ref().expect("created above");
-            self.hnsw.insert(store, node);
+            match &mut self.unlinked {
+                Some(nodes) => {
+                    self.hnsw.push_unlinked(node);
+                    nodes.push(node);
+                }
+                None => self.hnsw.insert(store, node),
+            }
         }
         self.ids.push(id.into());
         self.by_id.insert(id.into(), node);
@@ -288,6 +298,27 @@ impl Index {
         self.touched.push(at);
         self.set_metadata(node, metadata);
         Ok(())
+    }
+
+    /// Runs `f` (which adds items, e.g. with [`Index::upsert_at`]) with the graph
+    /// linking of every new node deferred, then links them all in batches whose
+    /// searches run on `par`'s threads (`Hnsw::link_batch`). Searches made inside `f`
+    /// do not find the items `f` added.
+    pub fn with_batch_linking<R>(
+        &mut self,
+        par: &dyn ParallelFor,
+        f: impl FnOnce(&mut Index) -> R,
+    ) -> R {
+        if self.unlinked.is_some() {
+            return f(self);
+        }
+        self.unlinked = Some(Vec::new());
+        let out = f(self);
+        let nodes = self.unlinked.take().unwrap_or_default();
+        if let Some(store) = &self.store {
+            self.hnsw.link_batch(store, &nodes, par);
+        }
+        out
     }
 
     /// Sets when `id` was last touched (added or reinforced); returns whether it exists.

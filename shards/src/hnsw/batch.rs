@@ -1,0 +1,115 @@
+//! Batch insertion with a parallel search phase. Nodes get their slot (and level) when
+//! pushed, unlinked; [`Hnsw::link_batch`] then links them in chunks: every node of a
+//! chunk searches the graph as it was before the chunk (read-only, so the searches
+//! run at once on the threads a [`ParallelFor`] lends), then the chunk is linked in
+//! order, each node choosing among what its search found plus the nodes of the
+//! chunk linked before it (compared exactly, so no pair inside a chunk is missed).
+//! Chunks grow with the graph (an eighth of it, at most [`LINK_CHUNK_MAX`]) so that a
+//! young graph is not mostly built from within-chunk pairs.
+
+use std::sync::OnceLock;
+
+use super::candidate::Candidate;
+use super::Hnsw;
+use crate::limits::LINK_CHUNK_MAX;
+use crate::parallel::ParallelFor;
+use crate::vectors::{Query, VectorStore};
+
+/// Below this many nodes per chunk, nodes are linked one by one.
+const CHUNK_MIN: usize = 8;
+
+impl Hnsw {
+    /// Pushes an unlinked slot for the next node (drawing its level); link it with
+    /// [`Hnsw::link_batch`] before the next search that must find it.
+    pub fn push_unlinked(&mut self, node: u32) {
+        assert_eq!(node as usize, self.links.len(), "nodes are pushed in order");
+        let level = self.draw_level();
+        self.links.push_node(level);
+    }
+
+    /// Links `nodes` (ascending, pushed by [`Hnsw::push_unlinked`], vectors in
+    /// `store`), spreading the searches over `par`.
+    pub fn link_batch(&mut self, store: &VectorStore, nodes: &[u32], par: &dyn ParallelFor) {
+        let mut at = 0;
+        while at < nodes.len() {
+            let chunk = (nodes[at] as usize / 8)
+                .min(LINK_CHUNK_MAX)
+                .min(nodes.len() - at);
+            if self.entry.is_none() || chunk < CHUNK_MIN {
+                self.link(store, nodes[at]);
+                at += 1;
+                continue;
+            }
+            let part = &nodes[at..at + chunk];
+            let found: Vec<OnceLock<Vec<Vec<Candidate>>>> =
+                (0..chunk).map(|_| OnceLock::new()).collect();
+            {
+                let graph = &*self;
+                par.run(chunk, &|i| {
+                    found[i].get_or_init(|| graph.candidates(store, part[i]));
+                });
+            }
+            let mut scratch = Query::default();
+            for (i, &node) in part.iter().enumerate() {
+                let prior = found[i].get().cloned().unwrap_or_default();
+                self.link_with(store, node, prior, &part[..i], &mut scratch);
+            }
+            at += chunk;
+        }
+    }
+
+    /// What `node`'s insertion search finds on each level up to its own (empty above
+    /// the graph's top), without changing the graph.
+    fn candidates(&self, store: &VectorStore, node: u32) -> Vec<Vec<Candidate>> {
+        let level = self.links.level(node);
+        let mut out = vec![Vec::new(); level + 1];
+        let Some(entry) = self.entry else {
+            return out;
+        };
+        let mut q = Query::default();
+        store.load_query(node, &mut q);
+        let top = self.max_level;
+        let mut eps = vec![if level < top {
+            self.descend(store, &q, entry, level + 1)
+        } else {
+            Candidate {
+                d: store.distance(&q, entry),
+                id: entry,
+            }
+        }];
+        for lc in (0..=level.min(top)).rev() {
+            let found = self.search_layer(store, &q, &eps, self.params.ef_construction, lc, None);
+            out[lc] = found.clone();
+            eps = found;
+        }
+        out
+    }
+
+    /// Links `node` from `prior` (per level, sorted) and `earlier` (nodes of its chunk
+    /// already linked, compared exactly).
+    fn link_with(
+        &mut self,
+        store: &VectorStore,
+        node: u32,
+        mut prior: Vec<Vec<Candidate>>,
+        earlier: &[u32],
+        scratch: &mut Query,
+    ) {
+        let level = self.links.level(node);
+        for lc in (0..=level).rev() {
+            let mut cands = std::mem::take(&mut prior[lc]);
+            for &e in earlier {
+                if self.links.level(e) >= lc {
+                    let d = store.node_distance(node, e, scratch);
+                    cands.push(Candidate { d, id: e });
+                }
+            }
+            cands.sort_unstable();
+            self.connect(store, node, lc, &cands, scratch);
+        }
+        if self.entry.is_none() || level > self.max_level {
+            self.entry = Some(node);
+            self.max_level = level;
+        }
+    }
+}
