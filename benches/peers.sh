@@ -24,9 +24,10 @@
 #   --filter-selectivities 0.01,0.1,0.5 (filter bucket < round(s*B)),
 #   OUT/--out benches/results/<UTC timestamp>.jsonl, --skip-ours, --skip-peers
 #
-# Our binary runs twice per precision: `--shards $SHARDS --threads $THREADS` (build time
-# comparable with the peers' $THREADS-thread build, $THREADS search threads) and
-# `--shards 1 --threads 1` (single-thread search, comparable with the peers' 1-thread rows).
+# Our binary runs three times per precision: `--shards $SHARDS --threads $THREADS` (build
+# time comparable with the peers' $THREADS-thread build, $THREADS search threads),
+# `--shards 1 --threads 1` (single-thread search, comparable with the peers' 1-thread rows)
+# and `--shards 1 --threads $THREADS` (one shard built on every thread, searched by them).
 # The peers run in a virtualenv at ${KEKTOR_CACHE:-~/.cache/kektordb}/venvs/peers
 # (created and filled from PyPI on first use: numpy hnswlib faiss-cpu usearch
 # qdrant-edge-py; reused afterwards). See benches/peers.py for how each peer is measured.
@@ -184,7 +185,10 @@ if [ "$skip_ours" = 0 ]; then
         fi
         cold_dir=$(mktemp -d)
         for p in "${precision_list[@]}"; do
-            for st in "$shards $threads" "1 1"; do
+            runs=("$shards $threads" "1 1")
+            # One shard built on every thread (batch linking), searched by them too.
+            [ "$threads" -gt 1 ] && runs+=("1 $threads")
+            for st in "${runs[@]}"; do
                 read -r s t <<<"$st"
                 echo "peers.sh: kektordb precision=$p shards=$s threads=$t" >&2
                 # int8's rescoring copy is paged into a scratch file, as the server does.

@@ -231,3 +231,60 @@ fn retrieval_boosts_what_a_search_returned() {
     );
     engine.close();
 }
+
+/// One shard on a machine with more cores: a large batch is linked with the cores
+/// lent to the shard (searches in parallel), and gives exactly the graph the same
+/// batch linking gives on one thread (the parallel phase only reads), so the same
+/// answers as the single-threaded reference.
+#[test]
+fn one_shard_links_a_large_batch_on_lent_cores_with_the_same_answers() {
+    let engine = Engine::open(Options {
+        shards: 1,
+        pin: false,
+        ..Options::default()
+    })
+    .unwrap();
+    let mut cfg = IndexConfig::new("wide");
+    cfg.metric = Metric::Cosine;
+    block_on(engine.create_index(cfg.clone())).unwrap();
+    let mut rng = kektordb_shards::rng::SplitMix64(11);
+    let data: Vec<NewItem> = (0..3000)
+        .map(|i| NewItem {
+            id: format!("w{i}"),
+            vector: (0..16).map(|_| rng.normal()).collect(),
+            metadata: Default::default(),
+        })
+        .collect();
+    assert_eq!(
+        block_on(engine.add_batch("wide", data.clone())).unwrap(),
+        3000
+    );
+
+    let mut reference = ShardSet::new(1);
+    reference.create_index(cfg).unwrap();
+    reference.set_dim("wide", Some(16)).unwrap();
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let add_all = |ix: &mut kektordb_shards::Index| {
+        for it in &data {
+            ix.upsert(&it.id, &it.vector, it.metadata.clone()).unwrap();
+        }
+    };
+    let shard = &mut reference.shards_mut()[0];
+    if cores > 1 {
+        let one = kektordb_shards::parallel::Sequential;
+        shard.with_batch_linking("wide", &one, add_all).unwrap();
+    } else {
+        add_all(shard.index_mut("wide").unwrap());
+    }
+    for (i, it) in data.iter().enumerate().step_by(37) {
+        let q = SearchRequest {
+            vector: Some(it.vector.clone()),
+            k: 10,
+            ..Default::default()
+        };
+        let got = block_on(engine.search("wide", q.clone())).unwrap();
+        assert_eq!(got, reference.search("wide", &q).unwrap(), "query {i}");
+        assert_eq!(got[0].id, it.id, "an item finds itself");
+    }
+    engine.close();
+}

@@ -10,6 +10,8 @@ use kektordb_shards::router::NewItem;
 use kektordb_shards::ShardError;
 
 use super::error::Result;
+use super::lent_threads::LentThreads;
+use super::state::Ctx;
 use super::{now_nanos, Engine};
 
 /// At most [`IDS_PER_REQUEST_MAX`] ids per request.
@@ -106,22 +108,33 @@ impl Engine {
             .filter(|(_, part)| !part.is_empty())
             .map(|(s, part)| {
                 let index = index.to_owned();
+                let lent = LentThreads(self.inner.build_threads);
                 self.write(s, move |st| -> std::result::Result<(), ShardError> {
-                    for it in part {
-                        let op = Op::Upsert {
-                            index: index.clone(),
-                            id: it.id,
-                            vector: it.vector,
-                            metadata: it.metadata,
-                            at,
-                        };
-                        if logged {
-                            st.durable.apply(op)?;
-                        } else {
-                            st.durable.apply_unlogged(op)?;
+                    let apply = |d: &mut Ctx| {
+                        for it in part {
+                            let op = Op::Upsert {
+                                index: index.clone(),
+                                id: it.id,
+                                vector: it.vector,
+                                metadata: it.metadata,
+                                at,
+                            };
+                            if logged {
+                                d.apply(op)?;
+                            } else {
+                                d.apply_unlogged(op)?;
+                            }
                         }
+                        Ok(())
+                    };
+                    if lent.0 > 1 {
+                        // Fewer shards than cores: the new nodes are linked together
+                        // at the end, their searches spread over the shard's share
+                        // of the cores.
+                        st.durable.with_batch_linking(&index, &lent, apply)
+                    } else {
+                        apply(&mut st.durable)
                     }
-                    Ok(())
                 })
             })
             .collect();

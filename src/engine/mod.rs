@@ -37,6 +37,7 @@ mod graph_upkeep;
 mod indexes;
 mod items;
 mod kv;
+mod lent_threads;
 mod mailbox;
 mod maintenance;
 mod manifest;
@@ -135,6 +136,8 @@ struct Inner {
     /// Background maintenance runs by kind.
     runs: Mutex<std::collections::BTreeMap<&'static str, u64>>,
     embedders: embedding::EmbedderSlot,
+    /// Threads each shard may lend itself for a large batch (its share of the cores).
+    build_threads: usize,
 }
 
 /// A handle to the running engine; cheap to clone and share.
@@ -197,6 +200,7 @@ impl Engine {
                 task_turn: Default::default(),
                 runs: Mutex::default(),
                 embedders: Default::default(),
+                build_threads: lent_threads::LentThreads::per_shard(n).0,
             }),
         };
         if options.background {

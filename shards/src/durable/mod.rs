@@ -18,6 +18,7 @@ use kektordb_io::storage::Storage;
 
 use crate::error::ShardError;
 use crate::op::Op;
+use crate::parallel::ParallelFor;
 use crate::shard::Shard;
 use crate::snapshot;
 
@@ -145,6 +146,30 @@ impl<S: Storage> DurableShard<S> {
         record::encode(&self.payload, &mut self.pending);
         self.changes += 1;
         Ok(())
+    }
+
+    /// Runs `f` (which applies upserts to `index`) with their graph linking deferred,
+    /// then links the new nodes in batches whose searches run on `par`'s threads
+    /// (`Index::with_batch_linking`); the ops are logged as `f` applies them, the
+    /// graph is whole again before this returns, so before any commit acknowledges
+    /// them.
+    pub fn with_batch_linking<R>(
+        &mut self,
+        index: &str,
+        par: &dyn ParallelFor,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        let began = self
+            .shard
+            .index_mut(index)
+            .is_ok_and(|ix| ix.begin_batch_linking());
+        let out = f(self);
+        if began {
+            if let Ok(ix) = self.shard.index_mut(index) {
+                ix.finish_batch_linking(par);
+            }
+        }
+        out
     }
 
     /// Applies `op` without logging it (import): it is lost on a crash until the

@@ -14,7 +14,7 @@ impl Index {
         };
         let paged = self.store.as_ref().is_some_and(|s| s.cold_rows_paged());
         let (cold, cold_paged) = if paged { (0, cold) } else { (cold, 0) };
-        let ids: usize = self.ids.iter().map(|s| 2 * s.len() + 16 + 16 + 8).sum();
+        let ids = self.ids.memory_bytes();
         IndexMemory {
             vectors_bytes: hot,
             rescore_bytes: cold,

@@ -1,8 +1,6 @@
 //! One index's part on one shard: ids, vectors, HNSW graph, metadata index and BM25
 //! postings for the items whose id hashes to this shard.
 
-use std::collections::HashMap;
-
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
@@ -15,9 +13,11 @@ use crate::metric::Precision;
 use crate::parallel::ParallelFor;
 use crate::text::{Bm25Index, StatsSnapshot};
 use crate::vectors::VectorStore;
+use ids::Ids;
 
 mod check;
 mod config;
+pub(crate) mod ids;
 mod memory;
 mod parts;
 mod search;
@@ -50,8 +50,7 @@ pub struct Index {
     config: IndexConfig,
     store: Option<VectorStore>,
     hnsw: Hnsw,
-    ids: Vec<Box<str>>,
-    by_id: HashMap<Box<str>, u32>,
+    ids: Ids,
     /// Live (not deleted) nodes, entities included.
     live: RoaringBitmap,
     entities: RoaringBitmap,
@@ -86,8 +85,7 @@ impl Index {
             config,
             store: None,
             hnsw,
-            ids: Vec::new(),
-            by_id: HashMap::new(),
+            ids: Ids::new(),
             live: RoaringBitmap::new(),
             entities: RoaringBitmap::new(),
             searchable: RoaringBitmap::new(),
@@ -147,7 +145,7 @@ impl Index {
             })
             .collect();
         let parts = IndexParts {
-            ids: kept.iter().map(|&n| self.ids[n as usize].clone()).collect(),
+            ids: kept.iter().map(|&n| self.ids.id(n).into()).collect(),
             flags,
             touched: kept.iter().map(|&n| self.touched[n as usize]).collect(),
             metadata: kept
@@ -211,7 +209,7 @@ impl Index {
         self.live.is_empty()
     }
     pub fn contains(&self, id: &str) -> bool {
-        self.by_id.get(id).is_some_and(|n| self.live.contains(*n))
+        self.ids.get(id).is_some_and(|n| self.live.contains(n))
     }
 
     /// Adds or updates an item. A changed vector gets a new node (the old one is
@@ -233,7 +231,7 @@ impl Index {
         let limit = value_limit(self.config.metric, self.config.precision);
         check_item(self.dim(), limit, id, vector, &metadata)?;
         let entity = is_entity_vector(vector);
-        if let Some(&old) = self.by_id.get(id) {
+        if let Some(old) = self.ids.get(id) {
             if self.live.contains(old) {
                 let same = if entity {
                     self.entities.contains(old)
@@ -288,8 +286,8 @@ impl Index {
                 None => self.hnsw.insert(store, node),
             }
         }
-        self.ids.push(id.into());
-        self.by_id.insert(id.into(), node);
+        self.ids.push(id);
+        self.ids.insert(node);
         self.live.insert(node);
         if !entity {
             self.searchable.insert(node);
@@ -309,22 +307,36 @@ impl Index {
         par: &dyn ParallelFor,
         f: impl FnOnce(&mut Index) -> R,
     ) -> R {
-        if self.unlinked.is_some() {
-            return f(self);
-        }
-        self.unlinked = Some(Vec::new());
+        let began = self.begin_batch_linking();
         let out = f(self);
-        let nodes = self.unlinked.take().unwrap_or_default();
-        if let Some(store) = &self.store {
-            self.hnsw.link_batch(store, &nodes, par);
+        if began {
+            self.finish_batch_linking(par);
         }
         out
     }
 
+    /// From now on, new nodes are pushed unlinked until
+    /// [`Index::finish_batch_linking`]; false (and no change) if already deferring.
+    pub fn begin_batch_linking(&mut self) -> bool {
+        if self.unlinked.is_some() {
+            return false;
+        }
+        self.unlinked = Some(Vec::new());
+        true
+    }
+
+    /// Links every node pushed since [`Index::begin_batch_linking`], on `par`.
+    pub fn finish_batch_linking(&mut self, par: &dyn ParallelFor) {
+        let nodes = self.unlinked.take().unwrap_or_default();
+        if let Some(store) = &self.store {
+            self.hnsw.link_batch(store, &nodes, par);
+        }
+    }
+
     /// Sets when `id` was last touched (added or reinforced); returns whether it exists.
     pub fn touch(&mut self, id: &str, at: i64) -> bool {
-        match self.by_id.get(id) {
-            Some(&node) if self.live.contains(node) => {
+        match self.ids.get(id) {
+            Some(node) if self.live.contains(node) => {
                 self.touched[node as usize] = at;
                 true
             }
@@ -373,7 +385,7 @@ impl Index {
 
     /// Soft-deletes an item; returns whether it existed.
     pub fn delete(&mut self, id: &str) -> bool {
-        match self.by_id.remove(id) {
+        match self.ids.remove(id) {
             Some(node) if self.live.contains(node) => {
                 self.remove_node(node);
                 true
@@ -386,7 +398,7 @@ impl Index {
     /// must rebuild. Vectors are as stored (normalized for cosine; empty for entities).
     pub fn live_items(&self) -> impl Iterator<Item = Item> + '_ {
         self.live.iter().map(move |node| Item {
-            id: self.ids[node as usize].to_string(),
+            id: self.ids.id(node).to_string(),
             vector: match &self.store {
                 Some(s) if !self.entities.contains(node) => s.vector(node),
                 _ => Vec::new(),
@@ -402,12 +414,12 @@ impl Index {
         filter::evaluate(expr, &self.meta_index, &self.live)
             .iter()
             .take(limit)
-            .filter_map(|node| self.get(&self.ids[node as usize]))
+            .filter_map(|node| self.get(self.ids.id(node)))
             .collect()
     }
 
     pub fn get(&self, id: &str) -> Option<Item> {
-        let &node = self.by_id.get(id)?;
+        let node = self.ids.get(id)?;
         if !self.live.contains(node) {
             return None;
         }

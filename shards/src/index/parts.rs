@@ -1,8 +1,6 @@
 //! A part's state as a snapshot sees it: borrowed for encoding ([`IndexView`]),
 //! owned after decoding ([`IndexParts`]) and restored into an index.
 
-use std::collections::HashMap;
-
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
@@ -12,6 +10,7 @@ use crate::metadata::MetadataIndex;
 use crate::text::Bm25Index;
 use crate::vectors::VectorStore;
 
+use super::ids::Ids;
 use super::{text_of, Index};
 
 /// Node flags in a snapshot.
@@ -20,7 +19,7 @@ pub(crate) const FLAG_ENTITY: u8 = 2;
 
 /// A part's state, borrowed for a snapshot.
 pub(crate) struct IndexView<'a> {
-    pub ids: &'a [Box<str>],
+    pub ids: &'a Ids,
     pub live: &'a RoaringBitmap,
     pub entities: &'a RoaringBitmap,
     pub touched: &'a [i64],
@@ -76,9 +75,10 @@ impl Index {
                 return Err("vectors are not in the index's precision and metric");
             }
         }
-        let mut by_id = HashMap::with_capacity(n);
+        let mut ids = Ids::new();
         let (mut live, mut entities) = (RoaringBitmap::new(), RoaringBitmap::new());
         for (node, (id, f)) in p.ids.iter().zip(&p.flags).enumerate() {
+            ids.push(id);
             if f & FLAG_LIVE == 0 {
                 continue;
             }
@@ -87,7 +87,7 @@ impl Index {
             if f & FLAG_ENTITY != 0 {
                 entities.insert(node);
             }
-            if by_id.insert(id.clone(), node).is_some() {
+            if ids.insert(node).is_some() {
                 return Err("an id is live twice");
             }
         }
@@ -111,8 +111,7 @@ impl Index {
         self.searchable = &live - &entities;
         self.live = live;
         self.entities = entities;
-        self.by_id = by_id;
-        self.ids = p.ids;
+        self.ids = ids;
         self.touched = p.touched;
         self.metadata = p.metadata;
         self.store = p.store;

@@ -64,10 +64,7 @@ impl Index {
         stats: Option<&dyn CorpusStats>,
     ) -> Result<Vec<PartHit>> {
         let only = q.only_ids.map(|ids| {
-            let mut set: RoaringBitmap = ids
-                .iter()
-                .filter_map(|id| self.by_id.get(id.as_str()).copied())
-                .collect();
+            let mut set: RoaringBitmap = ids.iter().filter_map(|id| self.ids.get(id)).collect();
             set &= &self.searchable;
             set
         });
@@ -108,7 +105,7 @@ impl Index {
             _ => None,
         };
         let hit = |node: u32, distance: f32, text_score: f32| PartHit {
-            id: self.ids[node as usize].to_string(),
+            id: self.ids.id(node).to_string(),
             distance,
             text_score,
             decay: self.decay(node, q.now),

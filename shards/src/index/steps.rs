@@ -131,7 +131,7 @@ impl Index {
                     format!(
                         "cannot compress to {}: item '{}' has {e}",
                         precision.as_str(),
-                        self.ids[node as usize]
+                        self.ids.id(node)
                     ),
                 ));
             }

@@ -125,10 +125,10 @@ fn encode_index(w: &mut SnapWriter, name: &str, v: &IndexView) {
     w.u64(rng);
 
     w.begin(IDS);
-    for id in v.ids {
+    for id in v.ids.iter() {
         w.u32(id.len() as u32);
     }
-    for id in v.ids {
+    for id in v.ids.iter() {
         w.bytes(id.as_bytes());
     }
 
