@@ -15,13 +15,19 @@ impl Index {
         let paged = self.store.as_ref().is_some_and(|s| s.cold_rows_paged());
         let (cold, cold_paged) = if paged { (0, cold) } else { (cold, 0) };
         let ids = self.ids.memory_bytes();
+        // The JSON text of each node's metadata: its bytes, the slot and a header.
+        let stored_metadata: usize = self
+            .metadata
+            .iter()
+            .map(|m| 16 + m.as_ref().map_or(0, |t| t.len() + 16))
+            .sum();
         IndexMemory {
             vectors_bytes: hot,
             rescore_bytes: cold,
             rescore_paged_bytes: cold_paged,
             graph_bytes: self.hnsw.memory_bytes(),
             ids_bytes: ids,
-            metadata_bytes: self.meta_index.memory_bytes(),
+            metadata_bytes: self.meta_index.memory_bytes() + stored_metadata,
             text_bytes: self.text.as_ref().map_or(0, Bm25Index::memory_bytes),
             rows,
         }

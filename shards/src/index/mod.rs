@@ -23,6 +23,8 @@ mod parts;
 mod search;
 mod spec;
 mod steps;
+#[cfg(test)]
+mod tests;
 
 pub use crate::clock::now_nanos;
 pub use check::{check_id, check_item, check_name, check_values, is_entity_vector, value_limit};
@@ -57,7 +59,11 @@ pub struct Index {
     /// Live nodes that vector search may return (live minus entities), kept so
     /// filtered queries do not rebuild it.
     searchable: RoaringBitmap,
-    metadata: Vec<Option<Map<String, Value>>>,
+    /// Per node: its metadata as compact JSON text (None once deleted); a parsed
+    /// map costs ~650 bytes even with one field (a B-tree leaf), the text ~30.
+    metadata: Vec<Option<Box<str>>>,
+    /// Nodes whose metadata has `"_pinned": true` (memory decay skips them).
+    pinned: RoaringBitmap,
     /// Per node: when it was added or last reinforced (unix ns).
     touched: Vec<i64>,
     /// Dead rows already removed from the graph by vacuum.
@@ -90,6 +96,7 @@ impl Index {
             entities: RoaringBitmap::new(),
             searchable: RoaringBitmap::new(),
             metadata: Vec::new(),
+            pinned: RoaringBitmap::new(),
             touched: Vec::new(),
             vacuumed: 0,
             meta_index: MetadataIndex::new(),
@@ -349,11 +356,7 @@ impl Index {
         let Some(mem) = self.config.memory.filter(|m| m.enabled) else {
             return 1.0;
         };
-        let pinned = self.metadata[node as usize]
-            .as_ref()
-            .and_then(|m| m.get("_pinned"))
-            .is_some_and(|v| v.as_bool() == Some(true));
-        if pinned {
+        if self.pinned.contains(node) {
             return 1.0;
         }
         let age = (now - self.touched[node as usize]).max(0) as f64;
@@ -362,21 +365,35 @@ impl Index {
 
     fn set_metadata(&mut self, node: u32, metadata: Map<String, Value>) {
         if let Some(old) = self.metadata[node as usize].take() {
-            self.meta_index.remove(node, &old);
+            self.meta_index.remove(node, &parse_metadata(&old));
         }
         self.meta_index.insert(node, &metadata);
         if let Some(text) = self.text.as_mut() {
             text.insert(node, &text_of(&metadata));
         }
-        self.metadata[node as usize] = Some(metadata);
+        if is_pinned(&metadata) {
+            self.pinned.insert(node);
+        } else {
+            self.pinned.remove(node);
+        }
+        self.metadata[node as usize] = Some(compact_metadata(&metadata));
+    }
+
+    /// `node`'s metadata as a map (empty when it has none).
+    fn metadata_of(&self, node: u32) -> Map<String, Value> {
+        self.metadata[node as usize]
+            .as_deref()
+            .map(parse_metadata)
+            .unwrap_or_default()
     }
 
     fn remove_node(&mut self, node: u32) {
         self.live.remove(node);
         self.entities.remove(node);
         self.searchable.remove(node);
+        self.pinned.remove(node);
         if let Some(old) = self.metadata[node as usize].take() {
-            self.meta_index.remove(node, &old);
+            self.meta_index.remove(node, &parse_metadata(&old));
         }
         if let Some(text) = self.text.as_mut() {
             text.remove(node);
@@ -403,7 +420,7 @@ impl Index {
                 Some(s) if !self.entities.contains(node) => s.vector(node),
                 _ => Vec::new(),
             },
-            metadata: self.metadata[node as usize].clone().unwrap_or_default(),
+            metadata: self.metadata_of(node),
             touched: self.touched[node as usize],
         })
     }
@@ -430,7 +447,7 @@ impl Index {
         Some(Item {
             id: id.to_owned(),
             vector,
-            metadata: self.metadata[node as usize].clone().unwrap_or_default(),
+            metadata: self.metadata_of(node),
             touched: self.touched[node as usize],
         })
     }
@@ -439,6 +456,22 @@ impl Index {
     pub fn text_stats(&self, terms: &[String]) -> Option<StatsSnapshot> {
         self.text.as_ref().map(|t| t.stats_for(terms))
     }
+}
+
+/// Metadata as stored: compact JSON text.
+pub(crate) fn compact_metadata(m: &Map<String, Value>) -> Box<str> {
+    serde_json::to_string(m).map_or_else(|_| "{}".into(), String::into_boxed_str)
+}
+
+/// Stored metadata back as a map; text that does not parse (never written by
+/// [`compact_metadata`], refused by `restore`) reads as no metadata.
+pub(crate) fn parse_metadata(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Whether metadata pins an item against memory decay (`"_pinned": true`).
+pub(crate) fn is_pinned(m: &Map<String, Value>) -> bool {
+    m.get("_pinned").is_some_and(|v| v.as_bool() == Some(true))
 }
 
 /// The text BM25 indexes for an item: its string metadata values (and string array

@@ -11,7 +11,7 @@ use crate::text::Bm25Index;
 use crate::vectors::VectorStore;
 
 use super::ids::Ids;
-use super::{text_of, Index};
+use super::{is_pinned, text_of, Index};
 
 /// Node flags in a snapshot.
 pub(crate) const FLAG_LIVE: u8 = 1;
@@ -23,7 +23,7 @@ pub(crate) struct IndexView<'a> {
     pub live: &'a RoaringBitmap,
     pub entities: &'a RoaringBitmap,
     pub touched: &'a [i64],
-    pub metadata: &'a [Option<Map<String, Value>>],
+    pub metadata: &'a [Option<Box<str>>],
     pub store: Option<&'a VectorStore>,
     pub hnsw: &'a Hnsw,
     pub vacuumed: usize,
@@ -35,7 +35,8 @@ pub(crate) struct IndexParts {
     /// Per node: [`FLAG_LIVE`] | [`FLAG_ENTITY`].
     pub flags: Vec<u8>,
     pub touched: Vec<i64>,
-    pub metadata: Vec<Option<Map<String, Value>>>,
+    /// Per node: compact JSON text of an object (checked by `restore`).
+    pub metadata: Vec<Option<Box<str>>>,
     pub store: Option<VectorStore>,
     pub hnsw: Hnsw,
     pub vacuumed: usize,
@@ -95,13 +96,19 @@ impl Index {
             return Err("vectors are missing");
         }
         let mut meta_index = MetadataIndex::new();
-        let mut text = self.config.text_language.map(Bm25Index::new);
+        let mut text_index = self.config.text_language.map(Bm25Index::new);
+        let mut pinned = RoaringBitmap::new();
         for (node, md) in p.metadata.iter().enumerate() {
             match md {
-                Some(md) if live.contains(node as u32) => {
-                    meta_index.insert(node as u32, md);
-                    if let Some(t) = text.as_mut() {
-                        t.insert(node as u32, &text_of(md));
+                Some(text) if live.contains(node as u32) => {
+                    let md: Map<String, Value> =
+                        serde_json::from_str(text).map_err(|_| "metadata is not a JSON object")?;
+                    meta_index.insert(node as u32, &md);
+                    if let Some(t) = text_index.as_mut() {
+                        t.insert(node as u32, &text_of(&md));
+                    }
+                    if is_pinned(&md) {
+                        pinned.insert(node as u32);
                     }
                 }
                 Some(_) => return Err("a deleted node has metadata"),
@@ -118,7 +125,8 @@ impl Index {
         self.hnsw = p.hnsw;
         self.vacuumed = p.vacuumed;
         self.meta_index = meta_index;
-        self.text = text;
+        self.text = text_index;
+        self.pinned = pinned;
         self.vacuum_plan = None;
         self.pending_store = None;
         Ok(())

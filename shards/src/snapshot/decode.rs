@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use half::f16;
 use kektordb_io::record::{self, Tail};
 use kektordb_io::snapfile::{self, Section};
-use serde_json::{Map, Value};
 
 use super::*;
 use crate::hnsw::{Hnsw, HnswParams, Links};
@@ -215,16 +214,16 @@ fn decode_index(
     let meta_s = g.get(METADATA)?;
     let mut c = Cur::new(meta_s);
     let lens: Vec<u32> = (0..n).map(|_| c.u32()).collect::<Result<_, _>>()?;
-    let mut metadata: Vec<Option<Map<String, Value>>> = Vec::with_capacity(n);
+    // Kept as the JSON text it is stored as; `Index::restore` parses it.
+    let mut metadata: Vec<Option<Box<str>>> = Vec::with_capacity(n);
     for len in lens {
         metadata.push(if len == NO_METADATA {
             None
         } else {
             let j = c.take(len as usize)?;
-            Some(
-                serde_json::from_slice(j)
-                    .map_err(|e| SnapshotError::at(meta_s.offset, format!("metadata: {e}")))?,
-            )
+            let text = std::str::from_utf8(j)
+                .map_err(|e| SnapshotError::at(meta_s.offset, format!("metadata: {e}")))?;
+            Some(text.into())
         });
     }
     c.done()?;

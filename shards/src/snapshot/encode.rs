@@ -147,20 +147,12 @@ fn encode_index(w: &mut SnapWriter, name: &str, v: &IndexView) {
     w.section(FLAGS, &flags);
     w.section(TOUCHED, bytemuck::cast_slice(v.touched));
 
-    let json: Vec<Option<Vec<u8>>> = v
-        .metadata
-        .iter()
-        .map(|m| {
-            m.as_ref()
-                .map(|m| serde_json::to_vec(m).unwrap_or_default())
-        })
-        .collect();
     w.begin(METADATA);
-    for j in &json {
+    for j in v.metadata {
         w.u32(j.as_ref().map_or(NO_METADATA, |j| j.len() as u32));
     }
-    for j in json.iter().flatten() {
-        w.bytes(j);
+    for j in v.metadata.iter().flatten() {
+        w.bytes(j.as_bytes());
     }
 
     if let Some(s) = v.store {
