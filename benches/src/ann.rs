@@ -28,13 +28,12 @@
 //! ground truth computed by brute force over the items that pass (`"filter": s`).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
+use kektordb::engine::lent_threads::LentThreads;
 use kektordb_io::{read_fvecs, read_ivecs, Rows};
 use kektordb_shards::index::IndexConfig;
-use kektordb_shards::parallel::ParallelFor;
 use kektordb_shards::shard_set::NewItem;
 use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
 
@@ -286,7 +285,7 @@ fn main() {
     if a.threads > a.shards {
         // More threads than shards: each shard in turn, its insertion searches
         // spread over every thread (batch linking).
-        let lent = ScopedThreads(a.threads);
+        let lent = LentThreads(a.threads);
         for (shard, part) in set.shards_mut().iter_mut().zip(parts) {
             shard
                 .with_batch_linking("bench", &lent, |index| {
@@ -419,30 +418,5 @@ fn main() {
             "passes": a.passes,
         });
         println!("{line}");
-    }
-}
-
-/// Lends `.0` threads (the caller's and scoped ones) to a shard's batch linking.
-struct ScopedThreads(usize);
-
-impl ParallelFor for ScopedThreads {
-    fn threads(&self) -> usize {
-        self.0
-    }
-    fn run(&self, jobs: usize, f: &(dyn Fn(usize) + Sync)) {
-        let next = AtomicUsize::new(0);
-        let work = || loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= jobs {
-                break;
-            }
-            f(i);
-        };
-        std::thread::scope(|s| {
-            for _ in 1..self.0 {
-                s.spawn(work);
-            }
-            work();
-        });
     }
 }

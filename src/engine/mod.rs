@@ -37,7 +37,7 @@ mod graph_upkeep;
 mod indexes;
 mod items;
 mod kv;
-mod lent_threads;
+pub mod lent_threads;
 mod mailbox;
 mod maintenance;
 mod manifest;

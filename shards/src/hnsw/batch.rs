@@ -60,7 +60,7 @@ impl Hnsw {
 
     /// What `node`'s insertion search finds on each level up to its own (empty above
     /// the graph's top), without changing the graph.
-    fn candidates(&self, store: &VectorStore, node: u32) -> Vec<Vec<Candidate>> {
+    pub(super) fn candidates(&self, store: &VectorStore, node: u32) -> Vec<Vec<Candidate>> {
         let level = self.links.level(node);
         let mut out = vec![Vec::new(); level + 1];
         let Some(entry) = self.entry else {

@@ -26,32 +26,22 @@ impl Hnsw {
         self.link(store, node);
     }
 
-    /// Links `node`, whose slot exists and has no links yet.
+    /// Links `node`, whose slot exists and has no links yet. Searching every level
+    /// first and then connecting gives the same graph as interleaving the two: a
+    /// level's connections change only that level's lists.
     pub(super) fn link(&mut self, store: &VectorStore, node: u32) {
         let level = self.links.level(node);
-        let mut q = Query::default();
-        store.load_query(node, &mut q);
-        let Some(entry) = self.entry else {
+        if self.entry.is_none() {
             self.entry = Some(node);
             self.max_level = level;
             return;
-        };
-        let top = self.max_level;
-        let mut eps = vec![if level < top {
-            self.descend(store, &q, entry, level + 1)
-        } else {
-            Candidate {
-                d: store.distance(&q, entry),
-                id: entry,
-            }
-        }];
-        let mut scratch = Query::default();
-        for lc in (0..=level.min(top)).rev() {
-            let found = self.search_layer(store, &q, &eps, self.params.ef_construction, lc, None);
-            self.connect(store, node, lc, &found, &mut scratch);
-            eps = found;
         }
-        if level > top {
+        let found = self.candidates(store, node);
+        let mut scratch = Query::default();
+        for lc in (0..=level.min(self.max_level)).rev() {
+            self.connect(store, node, lc, &found[lc], &mut scratch);
+        }
+        if level > self.max_level {
             self.entry = Some(node);
             self.max_level = level;
         }

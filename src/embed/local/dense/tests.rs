@@ -1,17 +1,8 @@
 use super::*;
 
 fn data(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        })
-        .collect()
+    let mut rng = kektordb_shards::rng::SplitMix64(seed);
+    (0..n).map(|_| rng.unit() as f32 - 0.5).collect()
 }
 
 /// `x · wᵀ + bias` in f64 from the unpacked weights.
