@@ -14,28 +14,27 @@ import numpy as np
 
 # ---------------------------------------------------------------- data and truth
 
-def read_fvecs(path):
+def read_vecs(path, kind):
+    """The rows of a .fvecs ("fvecs", float32) or .ivecs ("ivecs", int32) file."""
     raw = np.fromfile(path, dtype=np.int32)
     if raw.size == 0:
         raise SystemExit(f"{path}: empty file")
     d = int(raw[0])
     if d <= 0 or raw.size % (d + 1) != 0:
-        raise SystemExit(f"{path}: not a valid .fvecs file (dim {d}, {raw.size} words)")
+        raise SystemExit(f"{path}: not a valid .{kind} file (dim {d}, {raw.size} words)")
     rows = raw.reshape(-1, d + 1)
-    if not np.all(rows[:, 0] == d):
+    if kind == "fvecs" and not np.all(rows[:, 0] == d):
         raise SystemExit(f"{path}: rows with differing dimensions")
-    return np.ascontiguousarray(rows[:, 1:].view(np.float32))
+    body = rows[:, 1:]
+    return np.ascontiguousarray(body.view(np.float32) if kind == "fvecs" else body)
+
+
+def read_fvecs(path):
+    return read_vecs(path, "fvecs")
 
 
 def read_ivecs(path):
-    raw = np.fromfile(path, dtype=np.int32)
-    if raw.size == 0:
-        raise SystemExit(f"{path}: empty file")
-    d = int(raw[0])
-    if d <= 0 or raw.size % (d + 1) != 0:
-        raise SystemExit(f"{path}: not a valid .ivecs file (dim {d}, {raw.size} words)")
-    rows = raw.reshape(-1, d + 1)
-    return np.ascontiguousarray(rows[:, 1:])
+    return read_vecs(path, "ivecs")
 
 
 def write_ivecs(path, ids):

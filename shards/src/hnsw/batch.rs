@@ -50,8 +50,8 @@ impl Hnsw {
                 });
             }
             let mut scratch = Query::default();
-            for (i, &node) in part.iter().enumerate() {
-                let prior = found[i].get().cloned().unwrap_or_default();
+            for (i, (&node, prior)) in part.iter().zip(found).enumerate() {
+                let prior = prior.into_inner().unwrap_or_default();
                 self.link_with(store, node, prior, &part[..i], &mut scratch);
             }
             at += chunk;
@@ -69,7 +69,7 @@ impl Hnsw {
         let mut q = Query::default();
         store.load_query(node, &mut q);
         let top = self.max_level;
-        let mut eps = vec![if level < top {
+        let start = [if level < top {
             self.descend(store, &q, entry, level + 1)
         } else {
             Candidate {
@@ -77,10 +77,11 @@ impl Hnsw {
                 id: entry,
             }
         }];
-        for lc in (0..=level.min(top)).rev() {
-            let found = self.search_layer(store, &q, &eps, self.params.ef_construction, lc, None);
-            out[lc] = found.clone();
-            eps = found;
+        // Each level starts from what the level above found.
+        let first = level.min(top);
+        for lc in (0..=first).rev() {
+            let eps: &[Candidate] = if lc == first { &start } else { &out[lc + 1] };
+            out[lc] = self.search_layer(store, &q, eps, self.params.ef_construction, lc, None);
         }
         out
     }
@@ -107,7 +108,7 @@ impl Hnsw {
             cands.sort_unstable();
             self.connect(store, node, lc, &cands, scratch);
         }
-        if self.entry.is_none() || level > self.max_level {
+        if level > self.max_level {
             self.entry = Some(node);
             self.max_level = level;
         }

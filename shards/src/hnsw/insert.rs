@@ -16,13 +16,7 @@ impl Hnsw {
 
     /// Links `node` (already pushed to `store`) into the graph.
     pub fn insert(&mut self, store: &VectorStore, node: u32) {
-        assert_eq!(
-            node as usize,
-            self.links.len(),
-            "nodes are inserted in order"
-        );
-        let level = self.draw_level();
-        self.links.push_node(level);
+        self.push_unlinked(node);
         self.link(store, node);
     }
 
