@@ -10,7 +10,10 @@
 //! shard count, threads each build a subset of the shards (a shard is only ever
 //! touched by one thread); with more threads than shards, the shards are built in
 //! turn, each spreading its insertion searches over every thread (batch linking,
-//! `Index::with_batch_linking`). Search: each
+//! `Index::with_batch_linking`). `--batch-link` builds each shard with batch
+//! linking on its one thread also when threads <= shards (the server inserts one by
+//! one there, so that its log replays to the same graph); a float32 batch searches
+//! int8 codes and re-ranks exactly (`Hnsw::link_batch`). Search: each
 //! of `--threads` threads runs its share of the queries one at a time through the
 //! router (fan-out to every shard, merge top-k). Each ef: a warm-up, then the best
 //! of `--passes` (3) timed passes, as the peers' scripts do; p50/p99 are from the
@@ -34,6 +37,7 @@ use hdrhistogram::Histogram;
 use kektordb::engine::lent_threads::LentThreads;
 use kektordb_io::{read_fvecs, read_ivecs, Rows};
 use kektordb_shards::index::IndexConfig;
+use kektordb_shards::parallel::Sequential;
 use kektordb_shards::shard_set::NewItem;
 use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
 
@@ -54,10 +58,12 @@ struct Args {
     cold_dir: Option<PathBuf>,
     /// Filter selectivities to measure besides the unfiltered search.
     filters: Vec<f64>,
+    /// Build every shard with batch linking, also with threads <= shards.
+    batch_link: bool,
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR] [--filter-selectivities 0.01,0.1,0.5]");
+    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR] [--filter-selectivities 0.01,0.1,0.5] [--batch-link]");
     std::process::exit(2)
 }
 
@@ -78,9 +84,14 @@ fn parse_args() -> Args {
         passes: 3,
         cold_dir: None,
         filters: Vec::new(),
+        batch_link: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--batch-link" {
+            a.batch_link = true;
+            continue;
+        }
         let mut val = || {
             it.next()
                 .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
@@ -304,11 +315,23 @@ fn main() {
         for (i, (shard, part)) in set.shards_mut().iter_mut().zip(parts).enumerate() {
             work[i % threads].push((shard, part));
         }
-        let (base, meta_of) = (&base, &meta_of);
+        let (base, meta_of, batch_link) = (&base, &meta_of, a.batch_link);
         std::thread::scope(|s| {
             for w in work {
                 s.spawn(move || {
                     for (shard, part) in w {
+                        if batch_link {
+                            shard
+                                .with_batch_linking("bench", &Sequential, |index| {
+                                    for &i in &part {
+                                        index
+                                            .upsert(&i.to_string(), base.row(i), meta_of(i))
+                                            .expect("insert");
+                                    }
+                                })
+                                .expect("index exists");
+                            continue;
+                        }
                         for i in part {
                             shard
                                 .upsert("bench", &i.to_string(), base.row(i), meta_of(i))
@@ -416,6 +439,7 @@ fn main() {
             "rss_anon_bytes_per_vector": rss_anon_bytes_per_vector.round(),
             "rss_file_bytes_per_vector": rss_file_bytes_per_vector.round(),
             "passes": a.passes,
+            "batch_link": a.batch_link || a.threads > a.shards,
         });
         println!("{line}");
     }

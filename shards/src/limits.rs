@@ -45,6 +45,11 @@ pub const HNSW_LEVEL_MAX: usize = 16;
 /// Nodes whose insertion searches run at once in a batch insertion
 /// (`Hnsw::link_batch`): each holds its candidate lists until its chunk is linked.
 pub const LINK_CHUNK_MAX: usize = 256;
+/// Smallest float32 batch whose insertion searches run on int8 codes built for it
+/// (`Hnsw::link_batch`; also only when the batch is at least a quarter of the rows,
+/// since the codes cost a pass over every row and dim + 4 bytes per row while the
+/// batch links).
+pub const GUIDED_BATCH_MIN: usize = 1_000;
 /// Vectors sampled to train int8 quantization, at most.
 pub const QUANT_TRAIN_SAMPLE_MAX: usize = 25_000;
 
