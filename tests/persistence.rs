@@ -272,6 +272,72 @@ fn import_is_all_or_nothing_across_a_crash() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A large add-batch is linked as one batch (its searches on int8 codes); the log
+/// marks it, so replay after a kill links it the same way: every node is found
+/// again and the answers are the same, distances included (that the graph itself
+/// is the same is pinned by `durable::tests::a_batch_linked_log_replays_to_the_same_graph`).
+#[test]
+fn a_batch_linked_add_batch_replays_to_the_same_answers_after_a_kill() {
+    let dir = temp_dir("batch-replay");
+    let d = dir.to_str().unwrap();
+    let args = ["-aof-path", d, "-save", "", "-aof-rewrite-percentage", "0"];
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let rows: Vec<Vec<f32>> = (0..4_000)
+        .map(|_| (0..32).map(|_| next()).collect())
+        .collect();
+    let queries: Vec<Vec<f32>> = (0..100)
+        .map(|_| (0..32).map(|_| next()).collect())
+        .collect();
+    let mut s = Server::start(&args);
+    s.json("POST", "/vector/actions/create", r#"{"index_name":"b"}"#);
+    let vectors: Vec<Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"id": format!("r{i}"), "vector": v}))
+        .collect();
+    let (st, body) = s.json(
+        "POST",
+        "/vector/actions/add-batch",
+        &json!({"index_name": "b", "vectors": vectors}).to_string(),
+    );
+    assert_eq!(st, 200, "{body}");
+    let answers = |s: &Server| -> Vec<Value> {
+        queries
+            .iter()
+            .map(|q| {
+                let (st, v) = s.json(
+                    "POST",
+                    "/vector/actions/search-with-scores",
+                    &json!({"index_name": "b", "k": 10, "ef_search": 10, "query_vector": q})
+                        .to_string(),
+                );
+                assert_eq!(st, 200, "{v}");
+                v
+            })
+            .collect()
+    };
+    let before = answers(&s);
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    drop(s);
+    let s = Server::start(&args);
+    assert_eq!(
+        s.json("GET", "/vector/indexes/b", "").1["vector_count"],
+        4_000
+    );
+    let after = answers(&s);
+    let changed = after.iter().zip(&before).filter(|(a, b)| a != b).count();
+    assert_eq!(changed, 0, "{changed} of {} answers changed", before.len());
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn graph_survives_restart_and_compaction_with_its_history() {
     let dir = temp_dir("graph");

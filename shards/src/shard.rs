@@ -69,6 +69,14 @@ impl Shard {
         self.index_mut(index)?.upsert(id, vector, metadata)
     }
 
+    /// Links the nodes of batches a log began and did not end (a torn tail: the
+    /// request that wrote them was not acknowledged), so no node stays unlinked.
+    pub fn finish_open_batches(&mut self) {
+        for index in self.indexes.values_mut() {
+            index.finish_batch_linking(&crate::parallel::Sequential);
+        }
+    }
+
     /// [`Index::with_batch_linking`] on `index`.
     pub fn with_batch_linking<R>(
         &mut self,

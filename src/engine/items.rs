@@ -4,7 +4,7 @@
 
 use kektordb_shards::graph::Side;
 use kektordb_shards::index::Item;
-use kektordb_shards::limits::IDS_PER_REQUEST_MAX;
+use kektordb_shards::limits::{GUIDED_BATCH_MIN, IDS_PER_REQUEST_MAX};
 use kektordb_shards::op::Op;
 use kektordb_shards::router::NewItem;
 use kektordb_shards::ShardError;
@@ -109,6 +109,7 @@ impl Engine {
             .map(|(s, part)| {
                 let index = index.to_owned();
                 let lent = LentThreads(self.inner.build_threads);
+                let batch = part.len();
                 self.write(s, move |st| -> std::result::Result<(), ShardError> {
                     let apply = |d: &mut Ctx| {
                         for it in part {
@@ -127,10 +128,12 @@ impl Engine {
                         }
                         Ok(())
                     };
-                    if lent.0 > 1 {
-                        // Fewer shards than cores: the new nodes are linked together
-                        // at the end, their searches spread over the shard's share
-                        // of the cores.
+                    if lent.0 > 1 || batch >= GUIDED_BATCH_MIN {
+                        // The new nodes are linked together at the end: their
+                        // searches spread over the shard's share of the cores (with
+                        // fewer shards than cores), and a large float32 batch
+                        // searches int8 codes (`Hnsw::link_batch`). The log marks
+                        // the batch, so replay rebuilds the same graph.
                         st.durable.with_batch_linking(&index, &lent, apply)
                     } else {
                         apply(&mut st.durable)

@@ -150,9 +150,10 @@ impl<S: Storage> DurableShard<S> {
 
     /// Runs `f` (which applies upserts to `index`) with their graph linking deferred,
     /// then links the new nodes in batches whose searches run on `par`'s threads
-    /// (`Index::with_batch_linking`); the ops are logged as `f` applies them, the
-    /// graph is whole again before this returns, so before any commit acknowledges
-    /// them.
+    /// (`Index::with_batch_linking`); the ops are logged as `f` applies them, between
+    /// [`Op::BeginLinkBatch`] and [`Op::EndLinkBatch`], so replay links them the same
+    /// way and rebuilds the same graph. The graph is whole again before this
+    /// returns, so before any commit acknowledges them.
     pub fn with_batch_linking<R>(
         &mut self,
         index: &str,
@@ -163,13 +164,33 @@ impl<S: Storage> DurableShard<S> {
             .shard
             .index_mut(index)
             .is_ok_and(|ix| ix.begin_batch_linking());
+        if began {
+            self.log_only(&Op::BeginLinkBatch {
+                index: index.to_owned(),
+            });
+        }
         let out = f(self);
         if began {
             if let Ok(ix) = self.shard.index_mut(index) {
                 ix.finish_batch_linking(par);
+                self.log_only(&Op::EndLinkBatch {
+                    index: index.to_owned(),
+                });
             }
         }
         out
+    }
+
+    /// Queues `op`'s record without applying it (the caller made its effect); not
+    /// counted as a change. Nothing while the log is refused: the ops around it are
+    /// refused too.
+    fn log_only(&mut self, op: &Op) {
+        if self.log.is_none() || self.failed.is_some() {
+            return;
+        }
+        self.payload.clear();
+        op.encode(&mut self.payload);
+        record::encode(&self.payload, &mut self.pending);
     }
 
     /// Applies `op` without logging it (import): it is lost on a crash until the

@@ -44,8 +44,21 @@ pub struct RecoveryReport {
     pub notes: Vec<String>,
 }
 
-/// Applies every record of `log` to `shard`.
+/// Applies every record of `log` to `shard`; a batch the log began and did not end
+/// is linked at its end (a batch never spans two logs: a new log starts between
+/// requests).
 pub(super) fn replay<S: Storage>(
+    shard: &mut Shard,
+    log: &mut S,
+    skip_corrupt: bool,
+    report: &mut RecoveryReport,
+) -> Result<(), RecoverError> {
+    let out = replay_records(shard, log, skip_corrupt, report);
+    shard.finish_open_batches();
+    out
+}
+
+fn replay_records<S: Storage>(
     shard: &mut Shard,
     log: &mut S,
     skip_corrupt: bool,

@@ -237,3 +237,125 @@ fn unlogged_import_is_lost_on_crash_and_kept_by_a_snapshot() {
 fn decode_len(b: &[u8]) -> usize {
     record::decode_all(b).records.len()
 }
+
+/// Runs the jobs in reverse order: the graph must not depend on the order in which
+/// a batch's searches ran (as on threads).
+struct Reversed;
+
+impl crate::parallel::ParallelFor for Reversed {
+    fn threads(&self) -> usize {
+        2
+    }
+    fn run(&self, jobs: usize, f: &(dyn Fn(usize) + Sync)) {
+        (0..jobs).rev().for_each(f);
+    }
+}
+
+fn batch_rows(n: usize) -> Vec<Vec<f32>> {
+    let mut rng = crate::rng::SplitMix64(5);
+    (0..n)
+        .map(|_| (0..16).map(|_| rng.normal()).collect())
+        .collect()
+}
+
+fn upsert(i: usize, v: &[f32]) -> Op {
+    Op::Upsert {
+        index: "i".into(),
+        id: format!("n{i}"),
+        vector: v.to_vec(),
+        metadata: serde_json::Map::new(),
+        at: 1,
+    }
+}
+
+/// Every node's lists on the first levels, and its nearest neighbours.
+fn graph(s: &Shard) -> (Vec<Vec<u32>>, Vec<(String, u32)>) {
+    let ix = s.index("i").unwrap();
+    let view = ix.view();
+    let lists = (0..view.hnsw.len() as u32)
+        .flat_map(|n| (0..4).map(move |l| (n, l)))
+        .map(|(n, l)| view.hnsw.neighbors(n, l).to_vec())
+        .collect();
+    let mut hits = Vec::new();
+    for q in batch_rows(30).iter().step_by(3) {
+        let found = s
+            .search_part(
+                "i",
+                &crate::index::PartQuery {
+                    vector: Some(q),
+                    k: 10,
+                    ef: 40,
+                    filter: None,
+                    terms: None,
+                    only_ids: None,
+                    now: 0,
+                },
+                None,
+            )
+            .unwrap();
+        hits.extend(found.into_iter().map(|h| (h.id, h.distance.to_bits())));
+    }
+    (lists, hits)
+}
+
+#[test]
+fn a_batch_linked_log_replays_to_the_same_graph() {
+    let rows = batch_rows(1_500);
+    let (mut d, _) =
+        DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
+    d.apply(Op::CreateIndex(IndexConfig::new("i"))).unwrap();
+    for (i, v) in rows[..100].iter().enumerate() {
+        d.apply(upsert(i, v)).unwrap();
+    }
+    // A batch large enough to search int8 codes (GUIDED_BATCH_MIN), then one that
+    // is too small a share of the rows for them.
+    for range in [100..1_400, 1_400..1_500] {
+        d.with_batch_linking("i", &Reversed, |d| {
+            for i in range.clone() {
+                d.apply(upsert(i, &rows[i])).unwrap();
+            }
+        });
+    }
+    d.commit().unwrap();
+    let live = graph(d.shard());
+    let log = d.log.take().unwrap();
+    let (replayed, report) = DurableShard::recover(log, FsyncPolicy::Always, false).unwrap();
+    assert_eq!(report.records, 1 + 1_500 + 4);
+    assert_eq!(graph(replayed.shard()), live);
+}
+
+#[test]
+fn a_batch_cut_off_by_a_crash_is_linked_at_recovery() {
+    let rows = batch_rows(300);
+    let (mut d, _) =
+        DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
+    d.apply(Op::CreateIndex(IndexConfig::new("i"))).unwrap();
+    d.apply(upsert(0, &rows[0])).unwrap();
+    // The begin marker and the upserts reached the log; the end marker did not.
+    d.apply(Op::BeginLinkBatch { index: "i".into() }).unwrap();
+    for (i, v) in rows.iter().enumerate().skip(1) {
+        d.apply(upsert(i, v)).unwrap();
+    }
+    d.commit().unwrap();
+    let log = d.log.take().unwrap();
+    let (recovered, _) = DurableShard::recover(log, FsyncPolicy::Always, false).unwrap();
+    for (i, v) in rows.iter().enumerate() {
+        let hits = recovered
+            .shard()
+            .search_part(
+                "i",
+                &crate::index::PartQuery {
+                    vector: Some(v),
+                    k: 1,
+                    ef: 40,
+                    filter: None,
+                    terms: None,
+                    only_ids: None,
+                    now: 0,
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(hits[0].id, format!("n{i}"), "node {i} is linked");
+    }
+}

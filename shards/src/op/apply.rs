@@ -3,6 +3,7 @@
 
 use super::Op;
 use crate::error::ShardError;
+use crate::parallel::Sequential;
 use crate::shard::Shard;
 
 impl Shard {
@@ -26,6 +27,14 @@ impl Shard {
                 .upsert_at(&id, &vector, metadata, at),
             Op::Vacuum { index } => {
                 self.index_mut(&index)?.vacuum();
+                Ok(())
+            }
+            Op::BeginLinkBatch { index } => {
+                self.index_mut(&index)?.begin_batch_linking();
+                Ok(())
+            }
+            Op::EndLinkBatch { index } => {
+                self.index_mut(&index)?.finish_batch_linking(&Sequential);
                 Ok(())
             }
             Op::SetMaintenance { index, config } => self.index_mut(&index)?.set_maintenance(config),

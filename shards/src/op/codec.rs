@@ -140,6 +140,12 @@ impl Op {
             Op::Vacuum { index } => {
                 w.u8(opcode::VACUUM).str(index);
             }
+            Op::BeginLinkBatch { index } => {
+                w.u8(opcode::BEGIN_LINK_BATCH).str(index);
+            }
+            Op::EndLinkBatch { index } => {
+                w.u8(opcode::END_LINK_BATCH).str(index);
+            }
             Op::Refine {
                 index,
                 from,
@@ -234,6 +240,8 @@ impl Op {
                 at: r.i64()?,
             },
             opcode::VACUUM => Op::Vacuum { index: r.string()? },
+            opcode::BEGIN_LINK_BATCH => Op::BeginLinkBatch { index: r.string()? },
+            opcode::END_LINK_BATCH => Op::EndLinkBatch { index: r.string()? },
             opcode::REFINE => Op::Refine {
                 index: r.string()?,
                 from: r.u32()?,

@@ -23,6 +23,8 @@
 //! 16 GraphVacuum: i64 before (unix ns)
 //! 17 RepairDone: u32 n, n x string id (self-repair of their edges finished)
 //! 18 RepairPending: u32 n, n x string id (queued for self-repair; snapshots)
+//! 19 BeginLinkBatch: string index (upserts that follow are linked together at 20)
+//! 20 EndLinkBatch: string index
 //! ```
 
 mod apply;
@@ -58,6 +60,8 @@ pub mod opcode {
     pub const GRAPH_VACUUM: u8 = 16;
     pub const REPAIR_DONE: u8 = 17;
     pub const REPAIR_PENDING: u8 = 18;
+    pub const BEGIN_LINK_BATCH: u8 = 19;
+    pub const END_LINK_BATCH: u8 = 20;
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +148,17 @@ pub enum Op {
     Compress {
         index: String,
         precision: crate::metric::Precision,
+    },
+    /// The upserts into `index` that follow are pushed unlinked until
+    /// [`Op::EndLinkBatch`] (`Index::begin_batch_linking`), so replay builds the
+    /// same graph as the batch insertion that logged them.
+    BeginLinkBatch {
+        index: String,
+    },
+    /// Links the nodes pushed since [`Op::BeginLinkBatch`] (`Hnsw::link_batch`; the
+    /// graph does not depend on how many threads linked it).
+    EndLinkBatch {
+        index: String,
     },
 }
 
@@ -249,6 +264,12 @@ mod tests {
                 index: "docs".into(),
                 precision: crate::metric::Precision::Int8,
             },
+            Op::BeginLinkBatch {
+                index: "docs".into(),
+            },
+            Op::EndLinkBatch {
+                index: "docs".into(),
+            },
         ]
     }
 
@@ -273,9 +294,11 @@ mod tests {
             Op::GraphUnlink { .. } => 14,
             Op::SetAutoLinks { .. } => 15,
             Op::Compress { .. } => 16,
+            Op::BeginLinkBatch { .. } => 17,
+            Op::EndLinkBatch { .. } => 18,
         }
     }
-    const VARIANTS: usize = 17;
+    const VARIANTS: usize = 19;
 
     #[test]
     fn the_samples_cover_every_variant() {
