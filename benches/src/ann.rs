@@ -10,10 +10,10 @@
 //! shard count, threads each build a subset of the shards (a shard is only ever
 //! touched by one thread); with more threads than shards, the shards are built in
 //! turn, each spreading its insertion searches over every thread (batch linking,
-//! `Index::with_batch_linking`). `--batch-link` builds each shard with batch
-//! linking on its one thread also when threads <= shards (the server inserts one by
-//! one there, so that its log replays to the same graph); a float32 batch searches
-//! int8 codes and re-ranks exactly (`Hnsw::link_batch`). Search: each
+//! `Index::with_batch_linking`); with threads up to the shard count, each shard is
+//! batch-linked on its one thread, as the server links a large add-batch (a float32
+//! batch searches int8 codes and re-ranks exactly, `Hnsw::link_batch`);
+//! `--one-by-one` inserts one item at a time there instead (small writes). Search: each
 //! of `--threads` threads runs its share of the queries one at a time through the
 //! router (fan-out to every shard, merge top-k). Each ef: a warm-up, then the best
 //! of `--passes` (3) timed passes, as the peers' scripts do; p50/p99 are from the
@@ -58,12 +58,12 @@ struct Args {
     cold_dir: Option<PathBuf>,
     /// Filter selectivities to measure besides the unfiltered search.
     filters: Vec<f64>,
-    /// Build every shard with batch linking, also with threads <= shards.
-    batch_link: bool,
+    /// With threads <= shards, insert one item at a time instead of batch linking.
+    one_by_one: bool,
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR] [--filter-selectivities 0.01,0.1,0.5] [--batch-link]");
+    eprintln!("error: {msg}\nusage: ann --base B.fvecs --queries Q.fvecs --gt GT.ivecs [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64] [--precision f32|f16|int8] [--metric cosine|euclidean|dot] [--shards 1] [--threads 1] [--limit N] [--passes 3] [--cold-dir DIR] [--filter-selectivities 0.01,0.1,0.5] [--one-by-one]");
     std::process::exit(2)
 }
 
@@ -84,12 +84,12 @@ fn parse_args() -> Args {
         passes: 3,
         cold_dir: None,
         filters: Vec::new(),
-        batch_link: false,
+        one_by_one: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        if flag == "--batch-link" {
-            a.batch_link = true;
+        if flag == "--one-by-one" {
+            a.one_by_one = true;
             continue;
         }
         let mut val = || {
@@ -315,7 +315,7 @@ fn main() {
         for (i, (shard, part)) in set.shards_mut().iter_mut().zip(parts).enumerate() {
             work[i % threads].push((shard, part));
         }
-        let (base, meta_of, batch_link) = (&base, &meta_of, a.batch_link);
+        let (base, meta_of, batch_link) = (&base, &meta_of, !a.one_by_one);
         std::thread::scope(|s| {
             for w in work {
                 s.spawn(move || {
@@ -439,7 +439,7 @@ fn main() {
             "rss_anon_bytes_per_vector": rss_anon_bytes_per_vector.round(),
             "rss_file_bytes_per_vector": rss_file_bytes_per_vector.round(),
             "passes": a.passes,
-            "batch_link": a.batch_link || a.threads > a.shards,
+            "batch_link": !a.one_by_one || a.threads > a.shards,
         });
         println!("{line}");
     }

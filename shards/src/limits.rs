@@ -46,8 +46,8 @@ pub const HNSW_LEVEL_MAX: usize = 16;
 /// (`Hnsw::link_batch`): each holds its candidate lists until its chunk is linked.
 pub const LINK_CHUNK_MAX: usize = 256;
 /// Smallest float32 batch whose insertion searches run on int8 codes built for it
-/// (`Hnsw::link_batch`; also only when the batch is at least a quarter of the rows,
-/// since the codes cost a pass over every row and dim + 4 bytes per row while the
+/// (`Hnsw::link_batch`; also only when the batch is at least 1/64 of the rows,
+/// since the codes cost a pass over every row, and dim + 4 bytes per row while the
 /// batch links).
 pub const GUIDED_BATCH_MIN: usize = 1_000;
 /// Vectors sampled to train int8 quantization, at most.

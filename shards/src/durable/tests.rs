@@ -308,7 +308,7 @@ fn a_batch_linked_log_replays_to_the_same_graph() {
         d.apply(upsert(i, v)).unwrap();
     }
     // A batch large enough to search int8 codes (GUIDED_BATCH_MIN), then one that
-    // is too small a share of the rows for them.
+    // is too small for them.
     for range in [100..1_400, 1_400..1_500] {
         d.with_batch_linking("i", &Reversed, |d| {
             for i in range.clone() {
