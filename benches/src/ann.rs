@@ -37,7 +37,7 @@ use hdrhistogram::Histogram;
 use kektordb::engine::lent_threads::LentThreads;
 use kektordb_io::{read_fvecs, read_ivecs, Rows};
 use kektordb_shards::index::IndexConfig;
-use kektordb_shards::parallel::Sequential;
+use kektordb_shards::parallel::{ParallelFor, Sequential};
 use kektordb_shards::shard_set::NewItem;
 use kektordb_shards::{Metric, Precision, SearchRequest, ShardSet};
 
@@ -293,20 +293,25 @@ fn main() {
         }
         meta
     };
-    if a.threads > a.shards {
-        // More threads than shards: each shard in turn, its insertion searches
-        // spread over every thread (batch linking).
-        let lent = LentThreads(a.threads);
-        for (shard, part) in set.shards_mut().iter_mut().zip(parts) {
+    // One shard's part, its new nodes linked together with `par`'s threads.
+    let batch_linked =
+        |shard: &mut kektordb_shards::Shard, part: &[usize], par: &dyn ParallelFor| {
             shard
-                .with_batch_linking("bench", &lent, |index| {
-                    for &i in &part {
+                .with_batch_linking("bench", par, |index| {
+                    for &i in part {
                         index
                             .upsert(&i.to_string(), base.row(i), meta_of(i))
                             .expect("insert");
                     }
                 })
                 .expect("index exists");
+        };
+    if a.threads > a.shards {
+        // More threads than shards: each shard in turn, its insertion searches
+        // spread over every thread (batch linking).
+        let lent = LentThreads(a.threads);
+        for (shard, part) in set.shards_mut().iter_mut().zip(parts) {
+            batch_linked(shard, &part, &lent);
         }
     } else {
         let threads = a.threads;
@@ -315,21 +320,14 @@ fn main() {
         for (i, (shard, part)) in set.shards_mut().iter_mut().zip(parts).enumerate() {
             work[i % threads].push((shard, part));
         }
-        let (base, meta_of, batch_link) = (&base, &meta_of, !a.one_by_one);
+        let (base, meta_of, batch_linked) = (&base, &meta_of, &batch_linked);
+        let one_by_one = a.one_by_one;
         std::thread::scope(|s| {
             for w in work {
                 s.spawn(move || {
                     for (shard, part) in w {
-                        if batch_link {
-                            shard
-                                .with_batch_linking("bench", &Sequential, |index| {
-                                    for &i in &part {
-                                        index
-                                            .upsert(&i.to_string(), base.row(i), meta_of(i))
-                                            .expect("insert");
-                                    }
-                                })
-                                .expect("index exists");
+                        if !one_by_one {
+                            batch_linked(shard, &part, &Sequential);
                             continue;
                         }
                         for i in part {

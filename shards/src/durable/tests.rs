@@ -278,24 +278,23 @@ fn graph(s: &Shard) -> (Vec<Vec<u32>>, Vec<(String, u32)>) {
         .collect();
     let mut hits = Vec::new();
     for q in batch_rows(30).iter().step_by(3) {
-        let found = s
-            .search_part(
-                "i",
-                &crate::index::PartQuery {
-                    vector: Some(q),
-                    k: 10,
-                    ef: 40,
-                    filter: None,
-                    terms: None,
-                    only_ids: None,
-                    now: 0,
-                },
-                None,
-            )
-            .unwrap();
+        let found = nearest(s, q, 10);
         hits.extend(found.into_iter().map(|h| (h.id, h.distance.to_bits())));
     }
     (lists, hits)
+}
+
+fn nearest(s: &Shard, q: &[f32], k: usize) -> Vec<crate::search::PartHit> {
+    let query = crate::index::PartQuery {
+        vector: Some(q),
+        k,
+        ef: 40,
+        filter: None,
+        terms: None,
+        only_ids: None,
+        now: 0,
+    };
+    s.search_part("i", &query, None).unwrap()
 }
 
 #[test]
@@ -340,22 +339,7 @@ fn a_batch_cut_off_by_a_crash_is_linked_at_recovery() {
     let log = d.log.take().unwrap();
     let (recovered, _) = DurableShard::recover(log, FsyncPolicy::Always, false).unwrap();
     for (i, v) in rows.iter().enumerate() {
-        let hits = recovered
-            .shard()
-            .search_part(
-                "i",
-                &crate::index::PartQuery {
-                    vector: Some(v),
-                    k: 1,
-                    ef: 40,
-                    filter: None,
-                    terms: None,
-                    only_ids: None,
-                    now: 0,
-                },
-                None,
-            )
-            .unwrap();
+        let hits = nearest(recovered.shard(), v, 1);
         assert_eq!(hits[0].id, format!("n{i}"), "node {i} is linked");
     }
 }
