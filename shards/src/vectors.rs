@@ -152,17 +152,8 @@ impl VectorStore {
         if self.precision != Precision::Int8 {
             return;
         }
-        let dim = self.dim;
-        let rows = train_sample_rows(self.len)
-            .map(|r| &self.f32s[r * dim..(r + 1) * dim])
-            .filter(|row| row.iter().any(|x| *x != 0.0));
-        self.quant = Int8Quantizer::train(rows);
-        for r in 0..self.len {
-            let codes = &mut self.i8s[r * dim..(r + 1) * dim];
-            self.quant
-                .quantize(&self.f32s[r * dim..(r + 1) * dim], codes);
-            self.i8_norms[r] = code_norm(self.k, codes);
-        }
+        let rows = &self.f32s[..self.len * self.dim];
+        self.quant = train_and_encode(self.k, rows, self.dim, &mut self.i8s, &mut self.i8_norms);
         self.trained_at = self.len;
     }
 
@@ -244,23 +235,12 @@ impl VectorStore {
         if self.precision != Precision::Float32 {
             return None;
         }
-        let dim = self.dim;
-        // Trained on borrowed rows: copies of the sample (15 MB for 10k rows of 384)
-        // would stay behind as heap fragments once freed.
-        let mut out = VectorStore::new(dim, self.metric, Precision::Int8);
-        out.quant = Int8Quantizer::train(
-            train_sample_rows(self.len)
-                .map(|r| &self.f32s[r * dim..(r + 1) * dim])
-                .filter(|row| row.iter().any(|x| *x != 0.0)),
-        );
+        let mut out = VectorStore::new(self.dim, self.metric, Precision::Int8);
         out.f32s = F32Rows::ram(Vec::new());
         out.i8s = vec![0; self.len * self.dim];
-        out.i8_norms = Vec::with_capacity(self.len);
-        for (row, codes) in out.i8s.chunks_exact_mut(self.dim).enumerate() {
-            out.quant
-                .quantize(&self.f32s[row * self.dim..(row + 1) * self.dim], codes);
-            out.i8_norms.push(code_norm(self.k, codes));
-        }
+        out.i8_norms = vec![0.0; self.len];
+        let rows = &self.f32s[..self.len * self.dim];
+        out.quant = train_and_encode(self.k, rows, self.dim, &mut out.i8s, &mut out.i8_norms);
         out.len = self.len;
         out.trained_at = self.len;
         Some(out)
@@ -469,6 +449,34 @@ fn f32_distance(k: &Kernels, metric: Metric, q: &[f32], x: &[f32]) -> f32 {
 
 fn code_norm(k: &Kernels, c: &[i8]) -> f32 {
     ((k.dot_i8)(c, c) as f32).sqrt()
+}
+
+/// Trains an int8 scale on a sample of `rows` (`dim` values each; zero rows, which
+/// are graph entities, skipped) and encodes every row into `codes` and `norms`.
+/// The sample is borrowed: copies of it (15 MB for 10k rows of 384) would stay
+/// behind as heap fragments once freed.
+fn train_and_encode(
+    k: &Kernels,
+    rows: &[f32],
+    dim: usize,
+    codes: &mut [i8],
+    norms: &mut [f32],
+) -> Int8Quantizer {
+    let n = rows.len() / dim;
+    let quant = Int8Quantizer::train(
+        train_sample_rows(n)
+            .map(|r| &rows[r * dim..(r + 1) * dim])
+            .filter(|row| row.iter().any(|x| *x != 0.0)),
+    );
+    for ((row, c), norm) in rows
+        .chunks_exact(dim)
+        .zip(codes.chunks_exact_mut(dim))
+        .zip(norms.iter_mut())
+    {
+        quant.quantize(row, c);
+        *norm = code_norm(k, c);
+    }
+    quant
 }
 
 #[cfg(test)]

@@ -284,6 +284,14 @@ fn graph(s: &Shard) -> (Vec<Vec<u32>>, Vec<(String, u32)>) {
     (lists, hits)
 }
 
+/// A shard logging to memory, with index "i".
+fn logged_index() -> DurableShard<MemStorage> {
+    let (mut d, _) =
+        DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
+    d.apply(Op::CreateIndex(IndexConfig::new("i"))).unwrap();
+    d
+}
+
 fn nearest(s: &Shard, q: &[f32], k: usize) -> Vec<crate::search::PartHit> {
     let query = crate::index::PartQuery {
         vector: Some(q),
@@ -300,9 +308,7 @@ fn nearest(s: &Shard, q: &[f32], k: usize) -> Vec<crate::search::PartHit> {
 #[test]
 fn a_batch_linked_log_replays_to_the_same_graph() {
     let rows = batch_rows(1_500);
-    let (mut d, _) =
-        DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
-    d.apply(Op::CreateIndex(IndexConfig::new("i"))).unwrap();
+    let mut d = logged_index();
     for (i, v) in rows[..100].iter().enumerate() {
         d.apply(upsert(i, v)).unwrap();
     }
@@ -326,9 +332,7 @@ fn a_batch_linked_log_replays_to_the_same_graph() {
 #[test]
 fn a_batch_cut_off_by_a_crash_is_linked_at_recovery() {
     let rows = batch_rows(300);
-    let (mut d, _) =
-        DurableShard::recover(MemStorage::default(), FsyncPolicy::Always, false).unwrap();
-    d.apply(Op::CreateIndex(IndexConfig::new("i"))).unwrap();
+    let mut d = logged_index();
     d.apply(upsert(0, &rows[0])).unwrap();
     // The begin marker and the upserts reached the log; the end marker did not.
     d.apply(Op::BeginLinkBatch { index: "i".into() }).unwrap();
