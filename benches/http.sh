@@ -3,6 +3,9 @@
 # (if installed) and with http-load, then search over HTTP on the shared data with 64
 # connections, for 1 and 2 shards, next to the in-process `ann` figure at the same ef.
 # Prints JSON lines; the load generator shares the machine's cores with the server.
+# When the shards leave CPUs free, the server runs HTTP on executors of its own
+# there (`-http-executors`), and the load generator is pinned to the last CPU, beside
+# them, so it does not take time from a shard; `client_cpu_cores` says what it used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data}
@@ -10,7 +13,10 @@ EF=${EF:-64}
 PORT=${PORT:-19190}
 cargo build --release -p kektordb --bin kektordb
 cargo build --release -p kektordb-benches
+CPUS=$(nproc)
 for shards in 1 2; do
+  pin=()
+  if [ "$shards" -lt "$CPUS" ] && command -v taskset >/dev/null; then pin=(taskset -c $((CPUS - 1))); fi
   ./target/release/kektordb -http-addr 127.0.0.1:$PORT -shards "$shards" -in-memory 2>/dev/null &
   pid=$!
   trap 'kill $pid 2>/dev/null' EXIT
@@ -21,10 +27,10 @@ for shards in 1 2; do
   done
   echo "# shards=$shards trivial route"
   if command -v wrk >/dev/null; then wrk -t1 -c64 -d8s "http://127.0.0.1:$PORT/healthz" | grep -E "Requests/sec|Latency"; fi
-  ./target/release/http-load --addr 127.0.0.1:$PORT --route healthz --connections 64 --seconds 5
+  "${pin[@]}" ./target/release/http-load --addr 127.0.0.1:$PORT --route healthz --connections 64 --seconds 5
   if [ -f "$D/base.fvecs" ]; then
     echo "# shards=$shards search over HTTP (64 connections, ef $EF)"
-    ./target/release/http-load --addr 127.0.0.1:$PORT --route search --base "$D/base.fvecs" \
+    "${pin[@]}" ./target/release/http-load --addr 127.0.0.1:$PORT --route search --base "$D/base.fvecs" \
       --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" --ef "$EF" --connections 64 --seconds 10
     echo "# shards=$shards in-process (ann, $shards threads)"
     ./target/release/ann --base "$D/base.fvecs" --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" \

@@ -519,3 +519,68 @@ fn every_remembered_task_is_listed() {
     let id = t["id"].as_str().expect("a task id");
     assert_eq!(v["tasks"][0]["id"].as_str(), Some(id), "{v} {t}");
 }
+
+/// `-http-executors`: with fewer shards than HTTP executors asked for, the accept
+/// loops run on executors of their own (the metrics count connections on each),
+/// requests reach the shard through the engine as before, and SIGTERM still drains
+/// and stops the server cleanly.
+#[test]
+fn http_on_executors_of_its_own() {
+    // A later -shards overrides the tests' default of 2.
+    let mut s = Server::start(&["-shards", "1", "-http-executors", "2"]);
+    let (st, _) = s.json("POST", "/vector/actions/create", r#"{"index_name":"h"}"#);
+    assert_eq!(st, 200);
+    let batch: Vec<_> = (0..100)
+        .map(|i| json!({"id": format!("v{i}"), "vector": [i as f32, 1.0, (i % 7) as f32]}))
+        .collect();
+    let (st, _) = s.json(
+        "POST",
+        "/vector/actions/add-batch",
+        &json!({"index_name": "h", "vectors": batch}).to_string(),
+    );
+    assert_eq!(st, 200);
+    // Several keep-alive connections at once, so both executors get some.
+    let open: Vec<_> = (0..8).map(|_| s.connect()).collect();
+    let (_, v) = s.json(
+        "POST",
+        "/vector/actions/search",
+        r#"{"index_name":"h","k":1,"query_vector":[42.0,1.0,0.0]}"#,
+    );
+    assert_eq!(v["results"], json!(["v42"]));
+    let (_, metrics) = s.call("GET", "/metrics", None, None);
+    let executors: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("kektordb_http_connections{"))
+        .collect();
+    assert_eq!(
+        executors.len(),
+        2,
+        "two HTTP executors for one shard: {metrics}"
+    );
+    let open_total: u64 = executors
+        .iter()
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum();
+    assert!(
+        open_total >= 8,
+        "the open connections are counted: {metrics}"
+    );
+    drop(open);
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &s.pid().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "clean stop");
+}

@@ -9,7 +9,7 @@
 //!   --gt GT.ivecs --k 10 --ef 64 --connections 64 --seconds 10
 //! ```
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -70,49 +70,86 @@ fn parse() -> Args {
     a
 }
 
-/// Sends one request on a keep-alive connection and reads the whole response.
-fn request(
-    s: &mut TcpStream,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    buf: &mut Vec<u8>,
-) -> (u16, Vec<u8>) {
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).expect("write");
-    s.write_all(body).expect("write");
-    buf.clear();
-    let mut chunk = [0u8; 64 * 1024];
-    loop {
-        let n = s.read(&mut chunk).expect("read");
-        assert!(n > 0, "server closed the connection");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end]).expect("utf8 head");
-            let status: u16 = head
-                .split_whitespace()
-                .nth(1)
-                .and_then(|x| x.parse().ok())
-                .expect("status");
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().expect("len"))
-                })
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).expect("read");
-                assert!(n > 0, "server closed the connection");
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return (status, buf[end + 4..end + 4 + len].to_vec());
+/// A keep-alive connection with its buffers, reused from request to request so
+/// the load generator spends as little CPU per request as it can on the cores it
+/// shares with the server.
+struct Conn {
+    s: TcpStream,
+    out: Vec<u8>,
+    chunk: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Conn {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).ok();
+        Conn {
+            s,
+            out: Vec::new(),
+            chunk: vec![0u8; 64 * 1024],
+            buf: Vec::new(),
         }
     }
+
+    /// Sends one request (head and body in one write, as HTTP clients send a small
+    /// request) and reads the whole response.
+    fn request(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        use std::io::Write as _;
+        let Conn { s, out, chunk, buf } = self;
+        out.clear();
+        write!(
+            out,
+            "{method} {path} HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .expect("format");
+        out.extend_from_slice(body);
+        s.write_all(out).expect("write");
+        buf.clear();
+        loop {
+            let n = s.read(chunk).expect("read");
+            assert!(n > 0, "server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&buf[..end]).expect("utf8 head");
+                let status: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|x| x.parse().ok())
+                    .expect("status");
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().expect("len"))
+                    })
+                    .unwrap_or(0);
+                while buf.len() < end + 4 + len {
+                    let n = s.read(chunk).expect("read");
+                    assert!(n > 0, "server closed the connection");
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                return (status, buf[end + 4..end + 4 + len].to_vec());
+            }
+        }
+    }
+}
+
+/// CPU seconds this process has used (user + system, from /proc/self/stat in
+/// clock ticks of 1/100 s, Linux's USER_HZ), so the report can say how much of
+/// the machine the load generator itself took from the server.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
 }
 
 fn main() {
@@ -132,15 +169,12 @@ fn main() {
         let queries = read_fvecs(a.queries.as_ref().expect("--queries")).expect("queries");
         let gt = read_ivecs(a.gt.as_ref().expect("--gt")).expect("gt");
         if a.load {
-            let mut s = TcpStream::connect(&a.addr).expect("connect");
-            let mut buf = Vec::new();
+            let mut c = Conn::open(&a.addr);
             let create = serde_json::json!({"index_name": "bench", "metric": "cosine", "precision": a.precision});
-            request(
-                &mut s,
+            c.request(
                 "POST",
                 "/vector/actions/create",
                 create.to_string().as_bytes(),
-                &mut buf,
             );
             let t = Instant::now();
             for start in (0..base.len()).step_by(5_000) {
@@ -149,13 +183,7 @@ fn main() {
                     .collect();
                 let body =
                     serde_json::json!({"index_name": "bench", "vectors": vectors}).to_string();
-                let (st, b) = request(
-                    &mut s,
-                    "POST",
-                    "/vector/actions/add-batch",
-                    body.as_bytes(),
-                    &mut buf,
-                );
+                let (st, b) = c.request("POST", "/vector/actions/add-batch", body.as_bytes());
                 assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
             }
             eprintln!(
@@ -179,15 +207,12 @@ fn main() {
     // acknowledged, logged write.
     let writes = matches!(a.route.as_str(), "add" | "add-batch" | "kv");
     if writes {
-        let mut s = TcpStream::connect(&a.addr).expect("connect");
-        let mut buf = Vec::new();
+        let mut c = Conn::open(&a.addr);
         let create = serde_json::json!({"index_name": "wbench", "metric": "cosine", "precision": a.precision});
-        request(
-            &mut s,
+        c.request(
             "POST",
             "/vector/actions/create",
             create.to_string().as_bytes(),
-            &mut buf,
         );
     }
     let vector_json: String = {
@@ -222,17 +247,16 @@ fn main() {
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let results: Vec<(Histogram<u64>, usize, usize, usize)> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..a.connections)
             .map(|_| {
                 let (bodies, truth, stop, next, addr) = (&bodies, &truth, &stop, &next, &a.addr);
                 let write_body = &write_body;
                 sc.spawn(move || {
-                    let mut s = TcpStream::connect(addr).expect("connect");
-                    s.set_nodelay(true).ok();
+                    let mut c = Conn::open(addr);
                     let mut h = Histogram::<u64>::new(3).expect("hist");
                     let (mut n, mut hits, mut judged) = (0usize, 0usize, 0usize);
-                    let mut buf = Vec::new();
                     while !stop.load(Ordering::Relaxed) {
                         let n_req = next.fetch_add(1, Ordering::Relaxed);
                         let i = n_req % bodies.len();
@@ -242,7 +266,7 @@ fn main() {
                             None => (path, bodies[i].as_slice()),
                         };
                         let t = Instant::now();
-                        let (st, body) = request(&mut s, method, p, b, &mut buf);
+                        let (st, body) = c.request(method, p, b);
                         h.record(t.elapsed().as_nanos() as u64).ok();
                         assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
                         n += 1;
@@ -272,6 +296,7 @@ fn main() {
             .collect()
     });
     let secs = started.elapsed().as_secs_f64();
+    let client_cpu = cpu_seconds() - cpu_before;
     let mut h = Histogram::<u64>::new(3).expect("hist");
     let (mut n, mut hits, mut judged) = (0, 0, 0);
     for (hh, nn, ht, j) in results {
@@ -289,6 +314,7 @@ fn main() {
             "p50_us": h.value_at_quantile(0.5) as f64 / 1000.0,
             "p99_us": h.value_at_quantile(0.99) as f64 / 1000.0,
             "recall": if judged > 0 { serde_json::json!(hits as f64 / judged as f64) } else { serde_json::Value::Null },
+            "client_cpu_cores": (client_cpu / secs * 100.0).round() / 100.0,
             "ef": if a.route == "search" { serde_json::json!(a.ef) } else { serde_json::Value::Null },
         })
     );

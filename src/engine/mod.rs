@@ -138,6 +138,8 @@ struct Inner {
     embedders: embedding::EmbedderSlot,
     /// Threads each shard may lend itself for a large batch (its share of the cores).
     build_threads: usize,
+    /// Whether the shard executors are pinned to CPUs (`Options::pin`).
+    pinned: bool,
 }
 
 /// A handle to the running engine; cheap to clone and share.
@@ -201,6 +203,7 @@ impl Engine {
                 runs: Mutex::default(),
                 embedders: Default::default(),
                 build_threads: lent_threads::LentThreads::per_shard(n).0,
+                pinned: options.pin,
             }),
         };
         if options.background {
@@ -226,6 +229,12 @@ impl Engine {
 
     pub fn shards(&self) -> usize {
         self.inner.mailboxes.len()
+    }
+
+    /// Whether shard `i` runs pinned to CPU `i % cpus` (other executors started
+    /// beside the shards, like HTTP's, pin themselves after them).
+    pub fn pinned(&self) -> bool {
+        self.inner.pinned
     }
 
     fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {

@@ -31,6 +31,10 @@ pub struct HttpLimits {
     pub write_timeout: Duration,
     /// Total connections; None derives them from `RLIMIT_NOFILE`.
     pub connections_max: Option<usize>,
+    /// Executors of HTTP's own, which run the accept loops instead of the shard
+    /// executors; None: one per CPU the shards leave free (see
+    /// [`HttpLimits::own_executors`]).
+    pub executors: Option<usize>,
 }
 
 impl Default for HttpLimits {
@@ -42,11 +46,21 @@ impl Default for HttpLimits {
             idle_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
             connections_max: None,
+            executors: None,
         }
     }
 }
 
 impl HttpLimits {
+    /// How many executors of its own HTTP starts beside `shards` shard executors
+    /// on `cpus` CPUs. 0 puts the accept loops on the shard executors (every core
+    /// already has one); otherwise only these executors parse requests, so a shard
+    /// executor spends its core on its shard and the HTTP work takes the cores the
+    /// shards leave free.
+    pub fn own_executors(&self, shards: usize, cpus: usize) -> usize {
+        self.executors.unwrap_or(cpus.saturating_sub(shards))
+    }
+
     /// Connections one executor may hold. Raises the soft `RLIMIT_NOFILE` to the
     /// hard limit first (as Go and nginx do), then gives connections
     /// [`FDS_CONNECTIONS_PERCENT`]% of what is left after [`FDS_RESERVED`].
@@ -74,4 +88,23 @@ fn usable_fds() -> u64 {
     }
     let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(s, _)| s);
     soft.saturating_sub(FDS_RESERVED).max(16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_executors_take_the_cpus_the_shards_leave_free_unless_told() {
+        let auto = HttpLimits::default();
+        assert_eq!(auto.own_executors(1, 4), 3);
+        assert_eq!(auto.own_executors(4, 4), 0);
+        assert_eq!(auto.own_executors(6, 4), 0);
+        let told = |n| HttpLimits {
+            executors: Some(n),
+            ..HttpLimits::default()
+        };
+        assert_eq!(told(0).own_executors(1, 4), 0);
+        assert_eq!(told(2).own_executors(8, 4), 2);
+    }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conn;
 pub mod dispatch;
 pub mod errors;
+pub mod executors;
 pub mod handlers;
 pub mod limits;
 pub mod metrics;

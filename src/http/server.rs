@@ -8,6 +8,7 @@
 //! body is read; every read and write has a deadline; the connections and the body
 //! bytes of an executor are capped (`limits.rs` has the bounds and why).
 
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use glommio::net::{TcpListener, TcpStream};
 
 use super::conn::{Admit, ConnTable};
 use super::errors::ApiError;
+use super::executors;
 use super::limits::HttpLimits;
 use super::metrics::Metrics;
 use super::request::{read_body, read_head, write_all, BodyBudget, Head};
@@ -45,6 +47,8 @@ pub struct HttpServer {
     stop: Vec<flume::Sender<()>>,
     /// Each executor reports here once its connections are drained.
     drained: Vec<flume::Receiver<()>>,
+    /// HTTP's own executors, if any (they end once drained).
+    handles: Vec<glommio::ExecutorJoinHandle<()>>,
     /// What `/readyz` answers.
     ready: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -67,6 +71,9 @@ impl HttpServer {
         for d in self.drained {
             let _ = d.recv_timeout(DRAIN_TIMEOUT + Duration::from_secs(1));
         }
+        for h in self.handles {
+            let _ = h.join();
+        }
     }
 }
 
@@ -80,9 +87,12 @@ pub fn serve(
     keys: Arc<crate::auth::Keys>,
     proxy: Option<Arc<crate::proxy::metrics::Metrics>>,
 ) -> Result<HttpServer, String> {
-    let metrics = Arc::new(Metrics::new(engine.shards()));
+    let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let own = limits.own_executors(engine.shards(), cpus);
+    let executors = if own > 0 { own } else { engine.shards() };
+    let metrics = Arc::new(Metrics::new(executors));
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let per_executor = limits.connections_per_executor(engine.shards());
+    let per_executor = limits.connections_per_executor(executors);
     let state = Arc::new(State {
         engine: engine.clone(),
         token,
@@ -99,29 +109,51 @@ pub fn serve(
         .next()
         .ok_or_else(|| format!("cannot listen on {addr}: no address"))?;
     let mut bound: Option<std::net::SocketAddr> = None;
-    let (mut stop, mut drained) = (Vec::new(), Vec::new());
-    for shard in 0..engine.shards() {
+    let (mut stop, mut drained, mut handles) = (Vec::new(), Vec::new(), Vec::new());
+    for executor in 0..executors {
         // The first executor may bind port 0; the others join the port it got.
         let target = bound.unwrap_or(first);
         let (stop_tx, stop_rx) = flume::bounded::<()>(1);
         let (done_tx, done_rx) = flume::bounded::<()>(1);
         let state = state.clone();
-        let result = futures_lite::future::block_on(engine.on_executor(shard, move || {
-            let listener =
-                TcpListener::bind(target).map_err(|e| format!("cannot listen on {target}: {e}"))?;
-            let local = listener.local_addr().map_err(|e| e.to_string())?;
-            let budget = BodyBudget::new(state.limits.body_budget());
-            let here = Rc::new(Local {
-                executor: shard,
+        let listen = move || {
+            let here = Local {
+                executor,
                 table: ConnTable::new(per_executor),
-                budget,
+                budget: BodyBudget::new(state.limits.body_budget()),
                 draining: std::cell::Cell::new(false),
-            });
-            glommio::spawn_local(accept_loop(listener, state, here, stop_rx, done_tx)).detach();
-            Ok::<_, String>(local)
-        }))
-        .map_err(|e| e.to_string())??;
-        bound.get_or_insert(result);
+            };
+            listen(target, state, here, stop_rx, done_tx)
+        };
+        let local = if own > 0 {
+            let (addr_tx, addr_rx) = flume::bounded(1);
+            let handle = executors::start(
+                executor,
+                engine.shards(),
+                engine.pinned(),
+                move || async move {
+                    match listen() {
+                        Ok((local, accepting)) => {
+                            let _ = addr_tx.send(Ok(local));
+                            accepting.await;
+                        }
+                        Err(e) => drop(addr_tx.send(Err(e))),
+                    }
+                },
+            )?;
+            handles.push(handle);
+            addr_rx
+                .recv()
+                .map_err(|_| format!("HTTP executor {executor} stopped"))??
+        } else {
+            futures_lite::future::block_on(engine.on_executor(executor, move || {
+                let (local, accepting) = listen()?;
+                glommio::spawn_local(accepting).detach();
+                Ok::<_, String>(local)
+            }))
+            .map_err(|e| e.to_string())??
+        };
+        bound.get_or_insert(local);
         stop.push(stop_tx);
         drained.push(done_rx);
     }
@@ -129,8 +161,27 @@ pub fn serve(
         addr: bound.ok_or_else(|| "no executor".to_owned())?,
         stop,
         drained,
+        handles,
         ready,
     })
+}
+
+/// Binds `target` on this executor; returns the address bound and the accept loop
+/// to run here.
+fn listen(
+    target: std::net::SocketAddr,
+    state: Arc<State>,
+    here: Local,
+    stop: flume::Receiver<()>,
+    drained: flume::Sender<()>,
+) -> Result<(std::net::SocketAddr, impl Future<Output = ()>), String> {
+    let listener =
+        TcpListener::bind(target).map_err(|e| format!("cannot listen on {target}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok((
+        local,
+        accept_loop(listener, state, Rc::new(here), stop, drained),
+    ))
 }
 
 async fn accept_loop(
