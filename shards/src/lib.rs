@@ -14,6 +14,7 @@ pub mod error;
 pub mod filter;
 pub mod graph;
 pub mod hnsw;
+pub mod huge_pages;
 pub mod index;
 pub mod kv;
 pub mod limits;

@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 use kektordb_io::row_file::RowFile;
 
+use crate::huge_pages;
+
 static COLD_DIR: OnceLock<PathBuf> = OnceLock::new();
 
 /// Pages int8's full-precision copies into scratch files under `dir` from now on
@@ -37,21 +39,21 @@ impl F32Rows {
     /// takes the rows), in memory otherwise.
     pub fn cold(cells: Vec<f32>) -> F32Rows {
         let Some(dir) = COLD_DIR.get() else {
-            return F32Rows::Ram(cells);
+            return F32Rows::ram(cells);
         };
         match RowFile::create_in(dir) {
             Ok(mut f) => match f.extend(&cells) {
                 Ok(()) => F32Rows::Paged(f),
-                Err(_) => F32Rows::Ram(cells),
+                Err(_) => F32Rows::ram(cells),
             },
-            Err(_) => F32Rows::Ram(cells),
+            Err(_) => F32Rows::ram(cells),
         }
     }
 
     /// Appends cells; if the file cannot take them, every row moves to memory.
     pub fn extend(&mut self, cells: &[f32]) {
         match self {
-            F32Rows::Ram(v) => v.extend_from_slice(cells),
+            F32Rows::Ram(v) => huge_pages::extend_from_slice(v, cells),
             F32Rows::Paged(f) => {
                 if f.extend(cells).is_err() {
                     let mut v = f.cells().to_vec();

@@ -129,7 +129,10 @@ impl VectorStore {
         let node = self.len as u32;
         match self.precision {
             Precision::Float32 => self.f32s.extend(&v),
-            Precision::Float16 => self.f16s.extend(v.iter().map(|x| f16::from_f32(*x))),
+            Precision::Float16 => {
+                crate::huge_pages::reserve(&mut self.f16s, self.dim);
+                self.f16s.extend(v.iter().map(|x| f16::from_f32(*x)));
+            }
             Precision::Int8 => {
                 self.f32s.extend(&v);
                 let start = self.i8s.len();
@@ -432,7 +435,7 @@ fn keep_rows<T: Copy>(a: &[T], kept: &[u32], width: usize) -> Vec<T> {
     if a.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::with_capacity(kept.len() * width);
+    let mut out = crate::huge_pages::with_capacity(kept.len() * width);
     for &r in kept {
         out.extend_from_slice(&a[r as usize * width..(r as usize + 1) * width]);
     }

@@ -48,7 +48,8 @@ impl Links {
         let node = self.levels.len() as u32;
         assert!(node < 1 << 31, "node ids use bit 31 as a search flag");
         self.levels.push(level as u8);
-        self.level0.resize(self.level0.len() + self.m0 + 1, 0);
+        let len = self.level0.len() + self.m0 + 1;
+        crate::huge_pages::resize(&mut self.level0, len, 0);
         if level > 0 {
             self.upper.insert(node, vec![Vec::new(); level]);
         }

@@ -123,10 +123,18 @@ fn array<T: bytemuck::Pod>(s: &Section, len: usize) -> Result<Vec<T>, SnapshotEr
             format!("array has {} bytes, expected {want}", s.payload.len()),
         ));
     }
-    Ok(match bytemuck::try_cast_slice::<u8, T>(s.payload) {
-        Ok(t) => t.to_vec(),
-        Err(_) => bytemuck::pod_collect_to_vec(s.payload),
-    })
+    // Allocated at its exact length, a large array sits on huge pages with no
+    // partly used page at its end (`huge_pages`).
+    let mut out = crate::huge_pages::with_capacity(len);
+    match bytemuck::try_cast_slice::<u8, T>(s.payload) {
+        Ok(t) => out.extend_from_slice(t),
+        Err(_) => out.extend(
+            s.payload
+                .chunks_exact(std::mem::size_of::<T>().max(1))
+                .map(bytemuck::pod_read_unaligned::<T>),
+        ),
+    }
+    Ok(out)
 }
 
 /// The sections of one index part, by kind.
