@@ -111,6 +111,7 @@ pub struct SearchQuery {
     pub index_name: String,
     #[serde(default = "default_k")]
     pub k: usize,
+    #[serde(default, deserialize_with = "crate::json_floats::opt_f32s")]
     pub query_vector: Option<Vec<f32>>,
     pub query_text: Option<String>,
     pub filter: Option<String>,

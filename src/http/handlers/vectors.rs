@@ -16,7 +16,7 @@ use crate::http::state::State;
 struct VectorItem {
     id: String,
     /// Missing or all zeros: a graph entity.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_floats::opt_f32s")]
     vector: Option<Vec<f32>>,
     #[serde(default)]
     metadata: Option<Map<String, Value>>,
@@ -32,11 +32,16 @@ impl From<VectorItem> for ItemInput {
     }
 }
 
+/// One item beside its index's name (the fields written out, not a flattened
+/// `VectorItem`: serde's flatten buffers values, and the vector is read raw).
 #[derive(Deserialize)]
 struct AddOne {
     index_name: String,
-    #[serde(flatten)]
-    item: VectorItem,
+    id: String,
+    #[serde(default, deserialize_with = "crate::json_floats::opt_f32s")]
+    vector: Option<Vec<f32>>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
@@ -78,7 +83,15 @@ pub async fn add(state: &State, raw: &[u8]) -> Result<Response, ApiError> {
     let b: AddOne = body(raw)?;
     state
         .engine
-        .add_inputs(&b.index_name, vec![b.item.into()], true)
+        .add_inputs(
+            &b.index_name,
+            vec![ItemInput {
+                id: b.id,
+                vector: b.vector,
+                metadata: b.metadata.unwrap_or_default(),
+            }],
+            true,
+        )
         .await?;
     Ok(ok())
 }

@@ -41,7 +41,7 @@ struct UiSearch {
     query: Option<String>,
     #[serde(default)]
     query_text: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json_floats::opt_f32s")]
     query_vector: Option<Vec<f32>>,
     #[serde(default = "default_k")]
     k: usize,

@@ -1,5 +1,6 @@
-//! HTTP load generator for a running kektordb: keep-alive connections on plain
-//! threads, latency in an hdrhistogram, one JSON line per run.
+//! HTTP load generator for a running kektordb: keep-alive connections on one epoll
+//! thread (`--client threads`: a blocking thread each), latency in an
+//! hdrhistogram, one JSON line per run.
 //!
 //! ```text
 //! # trivial route
@@ -17,6 +18,10 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use kektordb_io::{read_fvecs, read_ivecs};
+use response::{parse_response, request_bytes};
+
+mod event_loop;
+mod response;
 
 struct Args {
     addr: String,
@@ -30,6 +35,9 @@ struct Args {
     ef: usize,
     load: bool,
     precision: String,
+    /// `epoll` (default: every connection on one thread) or `threads` (a
+    /// blocking thread per connection).
+    client: String,
 }
 
 fn parse() -> Args {
@@ -45,6 +53,7 @@ fn parse() -> Args {
         ef: 64,
         load: true,
         precision: "float32".into(),
+        client: "epoll".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -64,6 +73,7 @@ fn parse() -> Args {
             "--k" => a.k = v.parse().expect("number"),
             "--ef" => a.ef = v.parse().expect("number"),
             "--precision" => a.precision = v,
+            "--client" if v == "epoll" || v == "threads" => a.client = v,
             other => panic!("unknown flag {other}"),
         }
     }
@@ -97,42 +107,16 @@ impl Conn {
     fn request(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
         use std::io::Write as _;
         let Conn { s, out, chunk, buf } = self;
-        out.clear();
-        write!(
-            out,
-            "{method} {path} HTTP/1.1\r\nHost: b\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .expect("format");
-        out.extend_from_slice(body);
+        request_bytes(out, method, path, body);
         s.write_all(out).expect("write");
         buf.clear();
         loop {
+            if let Some((status, body, _)) = parse_response(buf) {
+                return (status, buf[body].to_vec());
+            }
             let n = s.read(chunk).expect("read");
             assert!(n > 0, "server closed the connection");
             buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&buf[..end]).expect("utf8 head");
-                let status: u16 = head
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|x| x.parse().ok())
-                    .expect("status");
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().expect("len"))
-                    })
-                    .unwrap_or(0);
-                while buf.len() < end + 4 + len {
-                    let n = s.read(chunk).expect("read");
-                    assert!(n > 0, "server closed the connection");
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                return (status, buf[end + 4..end + 4 + len].to_vec());
-            }
         }
     }
 }
@@ -244,50 +228,64 @@ fn main() {
             _ => (format!("/kv/w{n}"), br#"{"value":"some value"}"#.to_vec()),
         }
     };
+    let next = |n: usize| -> (String, Vec<u8>, Option<usize>) {
+        if writes {
+            let (p, b) = write_body(n);
+            return (p, b, None);
+        }
+        let i = n % bodies.len();
+        let query = (!truth.is_empty()).then_some(i);
+        (path.to_owned(), bodies[i].clone(), query)
+    };
+    let judge = |q: usize, body: &[u8]| -> (usize, usize) {
+        let v: serde_json::Value = serde_json::from_slice(body).expect("json");
+        let ids = v["results"].as_array().expect("results");
+        let hits = ids
+            .iter()
+            .filter(|id| {
+                id.as_str()
+                    .and_then(|x| x.parse::<i32>().ok())
+                    .is_some_and(|x| truth[q].contains(&x))
+            })
+            .count();
+        (hits, truth[q].len())
+    };
     let stop = AtomicBool::new(false);
-    let next = AtomicUsize::new(0);
+    let issued = AtomicUsize::new(0);
     let started = Instant::now();
     let cpu_before = cpu_seconds();
     let results: Vec<(Histogram<u64>, usize, usize, usize)> = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..a.connections)
-            .map(|_| {
-                let (bodies, truth, stop, next, addr) = (&bodies, &truth, &stop, &next, &a.addr);
-                let write_body = &write_body;
-                sc.spawn(move || {
-                    let mut c = Conn::open(addr);
-                    let mut h = Histogram::<u64>::new(3).expect("hist");
-                    let (mut n, mut hits, mut judged) = (0usize, 0usize, 0usize);
-                    while !stop.load(Ordering::Relaxed) {
-                        let n_req = next.fetch_add(1, Ordering::Relaxed);
-                        let i = n_req % bodies.len();
-                        let generated = writes.then(|| write_body(n_req));
-                        let (p, b) = match &generated {
-                            Some((p, b)) => (p.as_str(), b.as_slice()),
-                            None => (path, bodies[i].as_slice()),
-                        };
-                        let t = Instant::now();
-                        let (st, body) = c.request(method, p, b);
-                        h.record(t.elapsed().as_nanos() as u64).ok();
-                        assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
-                        n += 1;
-                        if !truth.is_empty() {
-                            let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
-                            let ids = v["results"].as_array().expect("results");
-                            hits += ids
-                                .iter()
-                                .filter(|id| {
-                                    id.as_str()
-                                        .and_then(|x| x.parse::<i32>().ok())
-                                        .is_some_and(|x| truth[i].contains(&x))
-                                })
-                                .count();
-                            judged += truth[i].len();
+        let handles: Vec<_> = if a.client == "threads" {
+            let issued = &issued;
+            (0..a.connections)
+                .map(|_| {
+                    let (next, judge, stop, addr) = (&next, &judge, &stop, &a.addr);
+                    sc.spawn(move || {
+                        let mut c = Conn::open(addr);
+                        let mut h = Histogram::<u64>::new(3).expect("hist");
+                        let (mut n, mut hits, mut judged) = (0usize, 0usize, 0usize);
+                        while !stop.load(Ordering::Relaxed) {
+                            let (p, b, query) = next(issued.fetch_add(1, Ordering::Relaxed));
+                            let t = Instant::now();
+                            let (st, body) = c.request(method, &p, &b);
+                            h.record(t.elapsed().as_nanos() as u64).ok();
+                            assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+                            n += 1;
+                            if let Some(q) = query {
+                                let (hit, of) = judge(q, &body);
+                                hits += hit;
+                                judged += of;
+                            }
                         }
-                    }
-                    (h, n, hits, judged)
+                        (h, n, hits, judged)
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        } else {
+            let (next, judge, stop, addr) = (&next, &judge, &stop, &a.addr);
+            let connections = a.connections;
+            vec![sc.spawn(move || event_loop::run(addr, connections, method, next, judge, stop))]
+        };
         std::thread::sleep(Duration::from_secs(a.seconds));
         stop.store(true, Ordering::Relaxed);
         handles
@@ -315,6 +313,7 @@ fn main() {
             "p99_us": h.value_at_quantile(0.99) as f64 / 1000.0,
             "recall": if judged > 0 { serde_json::json!(hits as f64 / judged as f64) } else { serde_json::Value::Null },
             "client_cpu_cores": (client_cpu / secs * 100.0).round() / 100.0,
+            "client": a.client,
             "ef": if a.route == "search" { serde_json::json!(a.ef) } else { serde_json::Value::Null },
         })
     );
