@@ -8,10 +8,13 @@
 //! In: a vector field (`query_vector`, `vector`) is taken as raw JSON text and
 //! parsed here, not number by number through serde: serde_json's number path was
 //! 6% of the server's CPU under search over HTTP (384 numbers a query). The fast
-//! path (at most 19 significant digits, a power of ten within 10^±22, the classic
-//! exact case) is one integer loop and one f64 multiply or divide; every other
-//! number goes to the standard library's correctly rounded parser. Both give the
-//! f64 nearest the text, then the f32 nearest that, as serde_json does.
+//! path is one integer loop (19 significant digits kept) and one or two f64
+//! multiplies or divides: exact when the digits fit 53 bits and the power is
+//! within 10^±22 (the classic exact case), otherwise within 2 f64 ulps, which
+//! decides the f32 unless the value lies within a few ulps of the midpoint of two
+//! f32 values (clients that print f64s, like Python, send 17 digits). Those and
+//! every other number go to the standard library's correctly rounded parser. The
+//! result is always the f32 of the f64 nearest the text, as serde_json gives.
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -145,20 +148,44 @@ fn number(b: &[u8], start: usize) -> Option<(f32, usize)> {
         }
         exp10 += if minus { -e } else { e };
     }
-    let x = if !inexact && mantissa <= 1 << 53 && (-22..=22).contains(&exp10) {
-        let m = mantissa as f64;
-        if exp10 >= 0 {
-            m * POW10[exp10 as usize]
-        } else {
-            m / POW10[(-exp10) as usize]
+    let exact = !inexact && mantissa <= 1 << 53 && (-22..=22).contains(&exp10);
+    let x = match near(mantissa, exp10) {
+        Some(v) if exact || clear_of_a_tie(v) => v,
+        // Outside both cases: the standard library rounds correctly.
+        _ => {
+            let text = std::str::from_utf8(&b[start + usize::from(negative)..i]).ok()?;
+            text.parse::<f64>().ok()?
         }
-    } else {
-        // Outside the exact case: the standard library rounds correctly.
-        let text = std::str::from_utf8(&b[start + usize::from(negative)..i]).ok()?;
-        text.parse::<f64>().ok()?
     };
     let x = if negative { -x } else { x };
     Some((x as f32, i))
+}
+
+/// `mantissa * 10^exp10` in f64 with at most three roundings (within 2 ulps of
+/// the exact value; exactly rounded when the mantissa fits 53 bits and the power
+/// 10^±22); None outside 10^±44.
+fn near(mantissa: u64, exp10: i64) -> Option<f64> {
+    let m = mantissa as f64;
+    Some(match exp10 {
+        0..=22 => m * POW10[exp10 as usize],
+        -22..=-1 => m / POW10[(-exp10) as usize],
+        -44..=-23 => m / POW10[22] / POW10[(-exp10 - 22) as usize],
+        _ => return None,
+    })
+}
+
+/// Whether `v` (within 2 f64 ulps of the number written) rounds to the same f32
+/// as the exact value: it is in f32's normal range and more than 4 ulps from the
+/// midpoint between two f32 values (the 29 bits f32 drops are then not near
+/// `1000...0`), so neither that rounding nor the reference's f64-then-f32 one can
+/// fall on the other side.
+fn clear_of_a_tie(v: f64) -> bool {
+    const DROPPED: u64 = (1 << 29) - 1;
+    const MIDPOINT: u64 = 1 << 28;
+    let a = v.abs();
+    let low = a.to_bits() & DROPPED;
+    a == 0.0
+        || ((f32::MIN_POSITIVE as f64..2f64.powi(127)).contains(&a) && low.abs_diff(MIDPOINT) > 4)
 }
 
 #[cfg(test)]
@@ -215,6 +242,19 @@ mod tests {
             texts.push(x.to_string());
             texts.push(format!("{:e}", x));
             texts.push(f64::from(x).to_string());
+            // Midpoints between two f32 values, and a hair either side of them.
+            if x.is_normal() && x.abs() < 1e37 {
+                let up = f32::from_bits(x.to_bits() + 1);
+                let mid = (f64::from(x) + f64::from(up)) / 2.0;
+                for m in [
+                    mid,
+                    f64::from_bits(mid.to_bits() - 1),
+                    f64::from_bits(mid.to_bits() + 3),
+                ] {
+                    texts.push(m.to_string());
+                    texts.push(format!("{m:e}"));
+                }
+            }
             let small = (state % 2_000_001) as f64 / 1_000_000.0 - 1.0;
             texts.push(format!("{small:.9}"));
             texts.push(format!("{}", small as f32));
