@@ -52,8 +52,9 @@ pub fn parse_f32s(text: &str) -> Result<Vec<f32>, String> {
         return Err("expected an array of numbers".into());
     }
     i = skip_ws(b, i + 1);
-    // Each number takes at least two bytes with its comma.
-    let mut out = Vec::with_capacity(b.len() / 2);
+    // One number per comma, plus one: the exact length for a well-formed array,
+    // so the vector is allocated once and never copied.
+    let mut out = Vec::with_capacity(b.iter().filter(|&&c| c == b',').count() + 1);
     if b.get(i) == Some(&b']') {
         i += 1;
     } else {
@@ -80,7 +81,6 @@ pub fn parse_f32s(text: &str) -> Result<Vec<f32>, String> {
     if skip_ws(b, i) != b.len() {
         return Err("trailing characters after the array".into());
     }
-    out.shrink_to_fit();
     Ok(out)
 }
 
