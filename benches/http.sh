@@ -5,7 +5,10 @@
 # Prints JSON lines; the load generator shares the machine's cores with the server.
 # When the shards leave CPUs free, the server runs HTTP on executors of its own
 # there (`-http-executors`), and the load generator is pinned to the last CPU, beside
-# them, so it does not take time from a shard; `client_cpu_cores` says what it used.
+# them, so it does not take time from a shard; otherwise it runs one event-loop thread
+# per CPU, so what it takes is taken evenly from the shards (every search needs every
+# shard, so the shard with the least CPU sets the pace). `client_cpu_cores` says what
+# it used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${DATA:-../shared/data}
@@ -16,7 +19,11 @@ cargo build --release -p kektordb-benches
 CPUS=$(nproc)
 for shards in 1 2; do
   pin=()
-  if [ "$shards" -lt "$CPUS" ] && command -v taskset >/dev/null; then pin=(taskset -c $((CPUS - 1))); fi
+  client=(--client-threads "$CPUS")
+  if [ "$shards" -lt "$CPUS" ] && command -v taskset >/dev/null; then
+    pin=(taskset -c $((CPUS - 1)))
+    client=(--client-threads 1)
+  fi
   ./target/release/kektordb -http-addr 127.0.0.1:$PORT -shards "$shards" -in-memory 2>/dev/null &
   pid=$!
   trap 'kill $pid 2>/dev/null' EXIT
@@ -31,7 +38,7 @@ for shards in 1 2; do
   if [ -f "$D/base.fvecs" ]; then
     echo "# shards=$shards search over HTTP (64 connections, ef $EF)"
     "${pin[@]}" ./target/release/http-load --addr 127.0.0.1:$PORT --route search --base "$D/base.fvecs" \
-      --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" --ef "$EF" --connections 64 --seconds 10
+      --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" --ef "$EF" --connections 64 --seconds 10 "${client[@]}"
     echo "# shards=$shards in-process (ann, $shards threads)"
     ./target/release/ann --base "$D/base.fvecs" --queries "$D/queries.fvecs" --gt "$D/gt.ivecs" \
       --ef "$EF" --shards "$shards" --threads "$shards"

@@ -1,5 +1,6 @@
-//! The default driver: every connection on one thread, non-blocking, woken by
-//! epoll, each sending its next request as soon as its answer is in. A thread per
+//! The default driver: connections on one thread (or `--client-threads N`, each
+//! with its share), non-blocking, woken by epoll, each sending its next request
+//! as soon as its answer is in. A thread per
 //! connection costs two context switches per request; on a machine whose cores
 //! the server uses too, that is CPU taken from the server (64 threads took 0.19
 //! cores at 9k searches/s), so this driver keeps the client's share small and
@@ -8,7 +9,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
@@ -32,7 +33,7 @@ struct Slot {
 }
 
 /// Runs `connections` connections until `stop`; returns latencies, requests done
-/// and the recall tally.
+/// and the recall tally. `issued` numbers the requests across every loop.
 pub fn run(
     addr: &str,
     connections: usize,
@@ -40,6 +41,7 @@ pub fn run(
     next: &NextRequest<'_>,
     judge: &Judge<'_>,
     stop: &AtomicBool,
+    issued: &AtomicUsize,
 ) -> (Histogram<u64>, usize, usize, usize) {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).expect("epoll");
     let mut slots: Vec<Slot> = (0..connections)
@@ -58,7 +60,6 @@ pub fn run(
             }
         })
         .collect();
-    let mut issued = 0usize;
     for (i, slot) in slots.iter_mut().enumerate() {
         epoll
             .add(
@@ -66,7 +67,7 @@ pub fn run(
                 EpollEvent::new(EpollFlags::EPOLLIN, i as u64),
             )
             .expect("epoll add");
-        start(slot, method, next, &mut issued);
+        start(slot, method, next, issued);
         flush(&epoll, slot, i);
     }
     let mut h = Histogram::<u64>::new(3).expect("hist");
@@ -107,7 +108,7 @@ pub fn run(
                 judged += of;
             }
             slot.buf.clear();
-            start(slot, method, next, &mut issued);
+            start(slot, method, next, issued);
             flush(&epoll, slot, i);
         }
     }
@@ -115,9 +116,8 @@ pub fn run(
 }
 
 /// Puts the next request in `slot`'s output.
-fn start(slot: &mut Slot, method: &str, next: &NextRequest<'_>, issued: &mut usize) {
-    let (path, body, query) = next(*issued);
-    *issued += 1;
+fn start(slot: &mut Slot, method: &str, next: &NextRequest<'_>, issued: &AtomicUsize) {
+    let (path, body, query) = next(issued.fetch_add(1, Ordering::Relaxed));
     request_bytes(&mut slot.out, method, &path, &body);
     slot.sent = 0;
     slot.query = query;

@@ -1,6 +1,7 @@
 //! HTTP load generator for a running kektordb: keep-alive connections on one epoll
-//! thread (`--client threads`: a blocking thread each), latency in an
-//! hdrhistogram, one JSON line per run.
+//! thread (`--client-threads N`: N such threads sharing the connections; `--client
+//! threads`: a blocking thread each), latency in an hdrhistogram, one JSON line
+//! per run.
 //!
 //! ```text
 //! # trivial route
@@ -38,6 +39,8 @@ struct Args {
     /// `epoll` (default: every connection on one thread) or `threads` (a
     /// blocking thread per connection).
     client: String,
+    /// Event-loop threads of the epoll client.
+    client_threads: usize,
 }
 
 fn parse() -> Args {
@@ -54,6 +57,7 @@ fn parse() -> Args {
         load: true,
         precision: "float32".into(),
         client: "epoll".into(),
+        client_threads: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -74,6 +78,7 @@ fn parse() -> Args {
             "--ef" => a.ef = v.parse().expect("number"),
             "--precision" => a.precision = v,
             "--client" if v == "epoll" || v == "threads" => a.client = v,
+            "--client-threads" => a.client_threads = v.parse().expect("number"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -282,9 +287,19 @@ fn main() {
                 })
                 .collect()
         } else {
-            let (next, judge, stop, addr) = (&next, &judge, &stop, &a.addr);
-            let connections = a.connections;
-            vec![sc.spawn(move || event_loop::run(addr, connections, method, next, judge, stop))]
+            let threads = a.client_threads.clamp(1, a.connections.max(1));
+            (0..threads)
+                .map(|t| {
+                    let (next, judge, stop, addr) = (&next, &judge, &stop, &a.addr);
+                    let issued = &issued;
+                    // Connections split as evenly as they go.
+                    let connections =
+                        a.connections / threads + usize::from(t < a.connections % threads);
+                    sc.spawn(move || {
+                        event_loop::run(addr, connections, method, next, judge, stop, issued)
+                    })
+                })
+                .collect()
         };
         std::thread::sleep(Duration::from_secs(a.seconds));
         stop.store(true, Ordering::Relaxed);
@@ -314,6 +329,7 @@ fn main() {
             "recall": if judged > 0 { serde_json::json!(hits as f64 / judged as f64) } else { serde_json::Value::Null },
             "client_cpu_cores": (client_cpu / secs * 100.0).round() / 100.0,
             "client": a.client,
+            "client_threads": if a.client == "epoll" { serde_json::json!(a.client_threads) } else { serde_json::json!(a.connections) },
             "ef": if a.route == "search" { serde_json::json!(a.ef) } else { serde_json::Value::Null },
         })
     );
