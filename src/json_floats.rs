@@ -34,9 +34,11 @@ pub fn f32s_json(v: &[f32]) -> Value {
 }
 
 /// For `#[serde(default, deserialize_with = ...)]` on an `Option<Vec<f32>>`
-/// field: `null` is None, an array of numbers is parsed by [`parse_f32s`].
+/// field: `null` is None, an array of numbers is parsed by [`parse_f32s`]. The
+/// text is borrowed from the body (bodies are decoded with `from_slice`), so no
+/// copy of it is made.
 pub fn opt_f32s<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f32>>, D::Error> {
-    let raw = <Box<RawValue>>::deserialize(d)?;
+    let raw = <&RawValue>::deserialize(d)?;
     let text = raw.get();
     if text == "null" {
         return Ok(None);
@@ -182,10 +184,10 @@ fn near(mantissa: u64, exp10: i64) -> Option<f64> {
 fn clear_of_a_tie(v: f64) -> bool {
     const DROPPED: u64 = (1 << 29) - 1;
     const MIDPOINT: u64 = 1 << 28;
+    const TOP: f64 = (1u128 << 127) as f64;
     let a = v.abs();
     let low = a.to_bits() & DROPPED;
-    a == 0.0
-        || ((f32::MIN_POSITIVE as f64..2f64.powi(127)).contains(&a) && low.abs_diff(MIDPOINT) > 4)
+    a == 0.0 || ((f32::MIN_POSITIVE as f64..TOP).contains(&a) && low.abs_diff(MIDPOINT) > 4)
 }
 
 #[cfg(test)]

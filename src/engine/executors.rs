@@ -23,6 +23,18 @@ pub fn io_memory_bytes(executors: usize) -> usize {
     per.clamp(IO_MEMORY_MIN_BYTES, IO_MEMORY_MAX_BYTES)
 }
 
+/// Where an executor for CPU slot `cpu` runs: pinned to `cpu % cpus` when `pin`,
+/// anywhere otherwise. Shard `i` takes slot `i`; executors started beside the
+/// shards (HTTP's) take the slots after them.
+pub fn placement(cpu: usize, pin: bool) -> Placement {
+    let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
+    if pin {
+        Placement::Fixed(cpu % cpus)
+    } else {
+        Placement::Unbound
+    }
+}
+
 pub struct Executors {
     pub mailboxes: Vec<super::queue::Sender<Job>>,
     /// Set, then wake each executor with any job, to stop them.
@@ -40,21 +52,15 @@ pub fn start(
     direct: bool,
 ) -> Result<Executors> {
     let n = shards.len();
-    let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
     let io_memory = io_memory_bytes(n);
     let mut mailboxes = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     let stop = Arc::new(AtomicBool::new(false));
     for (i, state) in shards.into_iter().enumerate() {
         let (tx, rx) = super::queue::bounded::<Job>(MAILBOX_JOBS_MAX);
-        let placement = if pin {
-            Placement::Fixed(i % cpus)
-        } else {
-            Placement::Unbound
-        };
         let stop_flag = stop.clone();
         let ticker_tx = tx.downgrade();
-        let handle = LocalExecutorBuilder::new(placement)
+        let handle = LocalExecutorBuilder::new(placement(i, pin))
             .name(&format!("shard-{i}"))
             .io_memory(io_memory)
             .spawn(move || async move {

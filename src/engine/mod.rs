@@ -231,10 +231,10 @@ impl Engine {
         self.inner.mailboxes.len()
     }
 
-    /// Whether shard `i` runs pinned to CPU `i % cpus` (other executors started
-    /// beside the shards, like HTTP's, pin themselves after them).
-    pub fn pinned(&self) -> bool {
-        self.inner.pinned
+    /// Where the `i`-th executor started beside the shards (HTTP's) runs: on the
+    /// CPU after the shards' when they are pinned (`(shards + i) % cpus`).
+    pub fn placement_beside_shards(&self, i: usize) -> glommio::Placement {
+        executors::placement(self.shards() + i, self.inner.pinned)
     }
 
     fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {

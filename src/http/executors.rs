@@ -11,27 +11,19 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
 use crate::limits::{HTTP_SPIN_BEFORE_PARK, IO_MEMORY_MIN_BYTES};
 
-/// Starts HTTP executor `i` of those that sit beside `shards` shard executors:
-/// pinned after the shards' CPUs (`(shards + i) % cpus`) when they are pinned.
+/// Starts HTTP executor `i` at `placement` (`Engine::placement_beside_shards`).
 /// `main` runs there and the executor ends when its future does. These executors
 /// do no file I/O, so they take glommio's smallest registered-buffer area; they
 /// poll [`HTTP_SPIN_BEFORE_PARK`] before sleeping.
 pub fn start<F, Fut>(
     i: usize,
-    shards: usize,
-    pinned: bool,
+    placement: Placement,
     main: F,
 ) -> Result<ExecutorJoinHandle<()>, String>
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    let cpus = std::thread::available_parallelism().map_or(1, |p| p.get());
-    let placement = if pinned {
-        Placement::Fixed((shards + i) % cpus)
-    } else {
-        Placement::Unbound
-    };
     LocalExecutorBuilder::new(placement)
         .spin_before_park(HTTP_SPIN_BEFORE_PARK)
         .name(&format!("http-{i}"))

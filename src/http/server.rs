@@ -129,8 +129,7 @@ pub fn serve(
             let (addr_tx, addr_rx) = flume::bounded(1);
             let handle = executors::start(
                 executor,
-                engine.shards(),
-                engine.pinned(),
+                engine.placement_beside_shards(executor),
                 move || async move {
                     match listen() {
                         Ok((local, accepting)) => {

@@ -6,6 +6,7 @@
 //! cores at 9k searches/s), so this driver keeps the client's share small and
 //! says what it was (`client_cpu_cores`).
 
+use std::borrow::Cow;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
@@ -17,9 +18,11 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
 
 use super::response::{parse_response, request_bytes, Judge};
 
-/// What one request needs: method, path and body for request number `n`, and the
-/// index of the query it asks (for the recall check), if any.
-pub type NextRequest<'a> = dyn Fn(usize) -> (String, Vec<u8>, Option<usize>) + Sync + 'a;
+/// What one request needs: path and body for request number `n` (borrowed when
+/// they are prepared ahead, as search bodies are), and the index of the query it
+/// asks (for the recall check), if any.
+pub type NextRequest<'a> =
+    dyn Fn(usize) -> (Cow<'a, str>, Cow<'a, [u8]>, Option<usize>) + Sync + 'a;
 
 struct Slot {
     s: TcpStream,

@@ -11,6 +11,7 @@
 //!   --gt GT.ivecs --k 10 --ef 64 --connections 64 --seconds 10
 //! ```
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -107,6 +108,18 @@ impl Conn {
         }
     }
 
+    /// Creates a cosine index (an index left from an earlier run answers an
+    /// error, which is fine: the run reuses it).
+    fn create_index(&mut self, name: &str, precision: &str) {
+        let create =
+            serde_json::json!({"index_name": name, "metric": "cosine", "precision": precision});
+        self.request(
+            "POST",
+            "/vector/actions/create",
+            create.to_string().as_bytes(),
+        );
+    }
+
     /// Sends one request (head and body in one write, as HTTP clients send a small
     /// request) and reads the whole response.
     fn request(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
@@ -159,12 +172,7 @@ fn main() {
         let gt = read_ivecs(a.gt.as_ref().expect("--gt")).expect("gt");
         if a.load {
             let mut c = Conn::open(&a.addr);
-            let create = serde_json::json!({"index_name": "bench", "metric": "cosine", "precision": a.precision});
-            c.request(
-                "POST",
-                "/vector/actions/create",
-                create.to_string().as_bytes(),
-            );
+            c.create_index("bench", &a.precision);
             let t = Instant::now();
             for start in (0..base.len()).step_by(5_000) {
                 let vectors: Vec<serde_json::Value> = (start..(start + 5_000).min(base.len()))
@@ -196,13 +204,7 @@ fn main() {
     // acknowledged, logged write.
     let writes = matches!(a.route.as_str(), "add" | "add-batch" | "kv");
     if writes {
-        let mut c = Conn::open(&a.addr);
-        let create = serde_json::json!({"index_name": "wbench", "metric": "cosine", "precision": a.precision});
-        c.request(
-            "POST",
-            "/vector/actions/create",
-            create.to_string().as_bytes(),
-        );
+        Conn::open(&a.addr).create_index("wbench", &a.precision);
     }
     let vector_json: String = {
         let v: Vec<f32> = (0..384)
@@ -233,14 +235,14 @@ fn main() {
             _ => (format!("/kv/w{n}"), br#"{"value":"some value"}"#.to_vec()),
         }
     };
-    let next = |n: usize| -> (String, Vec<u8>, Option<usize>) {
+    let next = |n: usize| -> (Cow<'_, str>, Cow<'_, [u8]>, Option<usize>) {
         if writes {
             let (p, b) = write_body(n);
-            return (p, b, None);
+            return (Cow::Owned(p), Cow::Owned(b), None);
         }
         let i = n % bodies.len();
         let query = (!truth.is_empty()).then_some(i);
-        (path.to_owned(), bodies[i].clone(), query)
+        (Cow::Borrowed(path), Cow::Borrowed(&bodies[i]), query)
     };
     let judge = |q: usize, body: &[u8]| -> (usize, usize) {
         let v: serde_json::Value = serde_json::from_slice(body).expect("json");
