@@ -15,12 +15,7 @@ impl Index {
         let paged = self.store.as_ref().is_some_and(|s| s.cold_rows_paged());
         let (cold, cold_paged) = if paged { (0, cold) } else { (cold, 0) };
         let ids = self.ids.memory_bytes();
-        // The JSON text of each node's metadata: its bytes, the slot and a header.
-        let stored_metadata: usize = self
-            .metadata
-            .iter()
-            .map(|m| 16 + m.as_ref().map_or(0, |t| t.len() + 16))
-            .sum();
+        let stored_metadata = self.metadata.memory_bytes();
         IndexMemory {
             vectors_bytes: hot,
             rescore_bytes: cold,

@@ -14,11 +14,13 @@ use crate::parallel::ParallelFor;
 use crate::text::{Bm25Index, StatsSnapshot};
 use crate::vectors::VectorStore;
 use ids::Ids;
+use meta_texts::MetaTexts;
 
 mod check;
 mod config;
 pub(crate) mod ids;
 mod memory;
+pub(crate) mod meta_texts;
 mod parts;
 mod search;
 mod spec;
@@ -59,9 +61,9 @@ pub struct Index {
     /// Live nodes that vector search may return (live minus entities), kept so
     /// filtered queries do not rebuild it.
     searchable: RoaringBitmap,
-    /// Per node: its metadata as compact JSON text (None once deleted); a parsed
-    /// map costs ~650 bytes even with one field (a B-tree leaf), the text ~30.
-    metadata: Vec<Option<Box<str>>>,
+    /// Per node: its metadata as compact JSON text (none once deleted); a parsed
+    /// map costs ~650 bytes even with one field (a B-tree leaf), the text ~22.
+    metadata: MetaTexts,
     /// Nodes whose metadata has `"_pinned": true` (memory decay skips them).
     pinned: RoaringBitmap,
     /// Per node: when it was added or last reinforced (unix ns).
@@ -95,7 +97,7 @@ impl Index {
             live: RoaringBitmap::new(),
             entities: RoaringBitmap::new(),
             searchable: RoaringBitmap::new(),
-            metadata: Vec::new(),
+            metadata: MetaTexts::new(),
             pinned: RoaringBitmap::new(),
             touched: Vec::new(),
             vacuumed: 0,
@@ -155,10 +157,7 @@ impl Index {
             ids: kept.iter().map(|&n| self.ids.id(n).into()).collect(),
             flags,
             touched: kept.iter().map(|&n| self.touched[n as usize]).collect(),
-            metadata: kept
-                .iter()
-                .map(|&n| self.metadata[n as usize].take())
-                .collect(),
+            metadata: kept.iter().map(|&n| self.metadata.get(n)).collect(),
             store: self.store.as_ref().map(|s| s.retain_rows(&kept)),
             hnsw: self.hnsw.compacted(&kept),
             vacuumed: 0,
@@ -364,8 +363,8 @@ impl Index {
     }
 
     fn set_metadata(&mut self, node: u32, metadata: Map<String, Value>) {
-        if let Some(old) = self.metadata[node as usize].take() {
-            self.meta_index.remove(node, &parse_metadata(&old));
+        if let Some(old) = self.metadata.get(node) {
+            self.meta_index.remove(node, &parse_metadata(old));
         }
         self.meta_index.insert(node, &metadata);
         if let Some(text) = self.text.as_mut() {
@@ -376,13 +375,14 @@ impl Index {
         } else {
             self.pinned.remove(node);
         }
-        self.metadata[node as usize] = Some(compact_metadata(&metadata));
+        let text = compact_metadata(&metadata);
+        self.metadata.set(node, Some(&text));
     }
 
     /// `node`'s metadata as a map (empty when it has none).
     fn metadata_of(&self, node: u32) -> Map<String, Value> {
-        self.metadata[node as usize]
-            .as_deref()
+        self.metadata
+            .get(node)
             .map(parse_metadata)
             .unwrap_or_default()
     }
@@ -392,9 +392,10 @@ impl Index {
         self.entities.remove(node);
         self.searchable.remove(node);
         self.pinned.remove(node);
-        if let Some(old) = self.metadata[node as usize].take() {
-            self.meta_index.remove(node, &parse_metadata(&old));
+        if let Some(old) = self.metadata.get(node) {
+            self.meta_index.remove(node, &parse_metadata(old));
         }
+        self.metadata.set(node, None);
         if let Some(text) = self.text.as_mut() {
             text.remove(node);
         }

@@ -11,6 +11,7 @@ use crate::text::Bm25Index;
 use crate::vectors::VectorStore;
 
 use super::ids::Ids;
+use super::meta_texts::MetaTexts;
 use super::{is_pinned, text_of, Index};
 
 /// Node flags in a snapshot.
@@ -23,7 +24,7 @@ pub(crate) struct IndexView<'a> {
     pub live: &'a RoaringBitmap,
     pub entities: &'a RoaringBitmap,
     pub touched: &'a [i64],
-    pub metadata: &'a [Option<Box<str>>],
+    pub metadata: &'a MetaTexts,
     pub store: Option<&'a VectorStore>,
     pub hnsw: &'a Hnsw,
     pub vacuumed: usize,
@@ -36,7 +37,7 @@ pub(crate) struct IndexParts {
     pub flags: Vec<u8>,
     pub touched: Vec<i64>,
     /// Per node: compact JSON text of an object (checked by `restore`).
-    pub metadata: Vec<Option<Box<str>>>,
+    pub metadata: MetaTexts,
     pub store: Option<VectorStore>,
     pub hnsw: Hnsw,
     pub vacuumed: usize,

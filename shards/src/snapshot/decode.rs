@@ -10,6 +10,7 @@ use kektordb_io::snapfile::{self, Section};
 
 use super::*;
 use crate::hnsw::{Hnsw, HnswParams, Links};
+use crate::index::meta_texts::MetaTexts;
 use crate::index::IndexParts;
 use crate::limits::{DIM_MAX, NODES_PER_PART_MAX};
 use crate::metric::Precision;
@@ -223,17 +224,18 @@ fn decode_index(
     let mut c = Cur::new(meta_s);
     let lens: Vec<u32> = (0..n).map(|_| c.u32()).collect::<Result<_, _>>()?;
     // Kept as the JSON text it is stored as; `Index::restore` parses it.
-    let mut metadata: Vec<Option<Box<str>>> = Vec::with_capacity(n);
+    let mut metadata = MetaTexts::new();
     for len in lens {
-        metadata.push(if len == NO_METADATA {
-            None
-        } else {
-            let j = c.take(len as usize)?;
-            let text = std::str::from_utf8(j)
-                .map_err(|e| SnapshotError::at(meta_s.offset, format!("metadata: {e}")))?;
-            Some(text.into())
-        });
+        if len == NO_METADATA {
+            metadata.push(None);
+            continue;
+        }
+        let j = c.take(len as usize)?;
+        let text = std::str::from_utf8(j)
+            .map_err(|e| SnapshotError::at(meta_s.offset, format!("metadata: {e}")))?;
+        metadata.push(Some(text));
     }
+    metadata.shrink_to_fit();
     c.done()?;
 
     let store = if dim == 0 {

@@ -148,8 +148,8 @@ fn encode_index(w: &mut SnapWriter, name: &str, v: &IndexView) {
     w.section(TOUCHED, bytemuck::cast_slice(v.touched));
 
     w.begin(METADATA);
-    for j in v.metadata {
-        w.u32(j.as_ref().map_or(NO_METADATA, |j| j.len() as u32));
+    for j in v.metadata.iter() {
+        w.u32(j.map_or(NO_METADATA, |j| j.len() as u32));
     }
     for j in v.metadata.iter().flatten() {
         w.bytes(j.as_bytes());
