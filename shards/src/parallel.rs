@@ -1,6 +1,6 @@
 //! Work the data plane can spread over threads it does not own. The data plane has
 //! no threads (tests/architecture.rs); a caller that has some (a build tool, the
-//! engine's helpers) lends them through [`ParallelFor`] for the read-only phase of
+//! engine's helpers) lends them through [`ParallelFor`] for the read-only phases of
 //! a batch insertion (`Hnsw::link_batch`).
 
 /// Runs `f(i)` for every `i` in `0..jobs`, on as many threads as it has, and returns

@@ -1,4 +1,5 @@
-//! Threads lent to a shard for the read-only search phase of a batch insertion
+//! Threads lent to a shard for the read-only phases of a batch insertion (searches,
+//! neighbour choices, rebuilt back-link lists)
 //! (`DurableShard::with_batch_linking`). With fewer shards than cores, one executor
 //! would otherwise build its part of a large batch on one core while the others
 //! idle. The threads are scoped to each call (a chunk of up to

@@ -4,7 +4,8 @@
 //! - `search.rs`: greedy descent and the ef-bounded layer search (with an `accept`
 //!   predicate so filters, deletes and entities are traversed but never returned),
 //! - `insert.rs`: insertion with the paper's neighbour-selection heuristic,
-//! - `batch.rs`: batch insertion whose searches run in parallel on lent threads,
+//! - `batch.rs` and `chunk.rs`: batch insertion, its searches, neighbour choices and
+//!   back-links computed in parallel on lent threads,
 //! - `vacuum.rs`: removing soft-deleted nodes with a local repair of their neighbours.
 //!
 //! The graph does not own vectors: every call takes the [`VectorStore`] that does.
@@ -12,6 +13,7 @@
 
 mod batch;
 mod candidate;
+mod chunk;
 mod insert;
 pub(crate) mod links;
 mod search;
