@@ -1,6 +1,6 @@
-//! Threads lent to a shard for the read-only phases of a batch insertion (searches,
-//! neighbour choices, rebuilt back-link lists)
-//! (`DurableShard::with_batch_linking`). With fewer shards than cores, one executor
+//! Threads lent to a shard for the read-only phases of a batch insertion
+//! (`DurableShard::with_batch_linking`: searches, neighbour choices, rebuilt
+//! back-link lists). With fewer shards than cores, one executor
 //! would otherwise build its part of a large batch on one core while the others
 //! idle. The threads are scoped to each call (a chunk of up to
 //! `LINK_CHUNK_MAX` searches, tens of milliseconds against ~30 µs to start a

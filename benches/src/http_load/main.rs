@@ -259,6 +259,12 @@ fn main() {
     };
     let stop = AtomicBool::new(false);
     let issued = AtomicUsize::new(0);
+    // Client threads: one per connection, or the event loops (at most one each).
+    let client_threads = if a.client == "threads" {
+        a.connections
+    } else {
+        a.client_threads.clamp(1, a.connections.max(1))
+    };
     let started = Instant::now();
     let cpu_before = cpu_seconds();
     let results: Vec<(Histogram<u64>, usize, usize, usize)> = std::thread::scope(|sc| {
@@ -289,7 +295,7 @@ fn main() {
                 })
                 .collect()
         } else {
-            let threads = a.client_threads.clamp(1, a.connections.max(1));
+            let threads = client_threads;
             (0..threads)
                 .map(|t| {
                     let (next, judge, stop, addr) = (&next, &judge, &stop, &a.addr);
@@ -331,7 +337,7 @@ fn main() {
             "recall": if judged > 0 { serde_json::json!(hits as f64 / judged as f64) } else { serde_json::Value::Null },
             "client_cpu_cores": (client_cpu / secs * 100.0).round() / 100.0,
             "client": a.client,
-            "client_threads": if a.client == "epoll" { serde_json::json!(a.client_threads) } else { serde_json::json!(a.connections) },
+            "client_threads": client_threads,
             "ef": if a.route == "search" { serde_json::json!(a.ef) } else { serde_json::Value::Null },
         })
     );

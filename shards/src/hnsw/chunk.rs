@@ -45,7 +45,7 @@ impl Hnsw {
         let mut back: Vec<BackLink> = Vec::new();
         for (i, c) in chosen.into_iter().enumerate() {
             let node = part[i];
-            let levels = c.into_inner().unwrap_or_default();
+            let levels = c.into_inner().expect("every node's job ran");
             for (lc, picked) in levels.iter().enumerate().rev() {
                 let ids: Vec<u32> = picked.iter().map(|c| c.id).collect();
                 self.links.set_neighbors(node, lc, &ids);
@@ -64,16 +64,9 @@ impl Hnsw {
         }
         // Group by list, keeping chunk order inside each (a stable sort).
         back.sort_by_key(|b| (b.to, b.level));
-        let mut groups: Vec<&[BackLink]> = Vec::new();
-        let mut rest = &back[..];
-        while let Some(first) = rest.first() {
-            let n = rest
-                .iter()
-                .take_while(|b| (b.to, b.level) == (first.to, first.level))
-                .count();
-            groups.push(&rest[..n]);
-            rest = &rest[n..];
-        }
+        let groups: Vec<&[BackLink]> = back
+            .chunk_by(|a, b| (a.to, a.level) == (b.to, b.level))
+            .collect();
         let lists: Vec<OnceLock<Vec<u32>>> = (0..groups.len()).map(|_| OnceLock::new()).collect();
         {
             let graph = &*self;
@@ -122,24 +115,12 @@ impl Hnsw {
         let mut list = self.links.neighbors(to, level).to_vec();
         let mut scratch = Query::default();
         for a in adds {
+            let added = Candidate { d: a.d, id: a.from };
             if list.len() < cap {
                 list.push(a.from);
-                continue;
+            } else {
+                list = self.shrunk(store, to, &list, added, cap, &mut scratch);
             }
-            let mut cands: Vec<Candidate> = list
-                .iter()
-                .map(|&n| Candidate {
-                    d: store.node_distance(to, n, &mut scratch),
-                    id: n,
-                })
-                .collect();
-            cands.push(Candidate { d: a.d, id: a.from });
-            cands.sort_unstable();
-            list = self
-                .select(store, &cands, cap, &mut scratch)
-                .iter()
-                .map(|c| c.id)
-                .collect();
         }
         list
     }

@@ -72,21 +72,33 @@ impl Hnsw {
         if self.links.try_push(to, level, node) {
             return;
         }
-        let mut cands: Vec<Candidate> = self
-            .links
-            .neighbors(to, level)
+        let cap = self.links.cap(level);
+        let full = self.links.neighbors(to, level);
+        let ids = self.shrunk(store, to, full, Candidate { d, id: node }, cap, scratch);
+        self.links.set_neighbors(to, level, &ids);
+    }
+
+    /// `to`'s full list `list` plus `added`, cut back to `cap` with the heuristic.
+    pub(super) fn shrunk(
+        &self,
+        store: &VectorStore,
+        to: u32,
+        list: &[u32],
+        added: Candidate,
+        cap: usize,
+        scratch: &mut Query,
+    ) -> Vec<u32> {
+        let mut cands: Vec<Candidate> = list
             .iter()
             .map(|&n| Candidate {
                 d: store.node_distance(to, n, scratch),
                 id: n,
             })
             .collect();
-        cands.push(Candidate { d, id: node });
+        cands.push(added);
         cands.sort_unstable();
-        let cap = self.links.cap(level);
         let kept = self.select(store, &cands, cap, scratch);
-        let ids: Vec<u32> = kept.iter().map(|c| c.id).collect();
-        self.links.set_neighbors(to, level, &ids);
+        kept.iter().map(|c| c.id).collect()
     }
 
     /// The neighbour-selection heuristic over `sorted` (ascending distance to the
